@@ -1,0 +1,10 @@
+"""trmseq: de novo peptide sequencing with a Tiny Recursive Model."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("trmseq")
+except PackageNotFoundError:  # running from a source tree that was not installed
+    __version__ = "0.0.0+unknown"
+
+__all__ = ["__version__"]

@@ -1,0 +1,5 @@
+"""Allow ``python -m trmseq``."""
+
+from trmseq.cli import main
+
+main()

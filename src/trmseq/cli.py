@@ -21,7 +21,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from trmseq import __version__
 from trmseq import config as config_mod
-from trmseq.errors import TrmseqError
+from trmseq.errors import ConfigError, TrmseqError
 
 app = typer.Typer(
     name="trmseq",
@@ -185,6 +185,141 @@ def inspect(
         out.print(f"  skipped       {counter.n_skipped:>8,}", highlight=False)
         for reason, count in counter.counts.most_common():
             out.print(f"    {count:>8,}  {reason}", markup=False, highlight=False)
+
+
+def _apply(cfg: config_mod.Config, section: str, **changes: Any) -> config_mod.Config:
+    """Return ``cfg`` with the given (non-None) fields of one section changed."""
+    import dataclasses
+
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if not changes:
+        return cfg
+    try:
+        new = dataclasses.replace(getattr(cfg, section), **changes)
+        return dataclasses.replace(cfg, **{section: new})
+    except TypeError as e:  # pragma: no cover - options and fields are kept in step
+        raise ConfigError(str(e)) from None
+
+
+@app.command()
+@handle_errors
+def train(
+    train_files: Annotated[
+        list[Path] | None,
+        typer.Option("--train", metavar="FILE", help="Annotated MGF/mzML/mzXML file or folder (repeatable)."),
+    ] = None,
+    val_files: Annotated[
+        list[Path] | None,
+        typer.Option("--val", metavar="FILE", help="Annotated files to validate on (repeatable); default synthetic."),
+    ] = None,
+    model: Annotated[
+        Path | None, typer.Option("--model", help="Fine-tune from this checkpoint.")
+    ] = None,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option("--output-dir", "-o",
+                     help="Run folder (default: a new one under $TRMSEQ_DATA_DIR/runs)."),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the run in --output-dir from last.ckpt.")
+    ] = False,
+    max_steps: Annotated[int | None, typer.Option(min=1, help="Optimizer steps.")] = None,
+    max_time: Annotated[
+        float | None, typer.Option(min=0.0, help="Wall-clock budget in minutes.")
+    ] = None,
+    batch_size: Annotated[int | None, typer.Option(min=1, help="Spectra per step.")] = None,
+    lr: Annotated[float | None, typer.Option(min=0.0, help="Peak learning rate.")] = None,
+    synthetic_fraction: Annotated[
+        float | None,
+        typer.Option(min=0.0, max=1.0, help="With --train: share of synthetic spectra."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed for initialisation and data.")] = 0,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
+    config: ConfigOption = None,
+) -> None:
+    """Train a model (synthetic spectra by default; real ones with --train)."""
+    from trmseq.io import expand_paths
+    from trmseq.paths import new_run_dir
+    from trmseq.train import Trainer
+
+    cfg = config_mod.load(config)
+    cfg = _apply(cfg, "train", max_steps=max_steps, max_minutes=max_time, batch_size=batch_size,
+                 lr=lr, synthetic_fraction=synthetic_fraction)  # fmt: skip
+    if resume and output_dir is None:
+        raise ConfigError("--resume needs --output-dir: the run folder to continue")
+    out = output_dir or new_run_dir()
+    trainer = Trainer(
+        cfg, out, expand_paths(train_files or []), expand_paths(val_files or []), model,
+        resume=resume, seed=seed, device=device,
+    )  # fmt: skip
+    if resume:
+        err.print(f"resuming {out} at step {trainer.progress.step:,}")
+    if trainer.real is not None:
+        c = trainer.real.counter
+        err.print(f"training spectra: {len(trainer.real):,} usable of {c.read:,} read")
+        for reason, n_skipped in c.counts.most_common():
+            err.print(f"  skipped {n_skipped:,}: {reason}", markup=False)
+    with progress() as bar:
+        task = bar.add_task("training", total=trainer.config.train.max_steps,
+                            completed=trainer.progress.step)  # fmt: skip
+
+        def show(event: str, info: dict[str, Any]) -> None:
+            if event == "start":
+                err.print(f"model: {info['parameters']:,} parameters on {info['device']}"
+                          f" x {info['world']}; run folder {info['output_dir']}")  # fmt: skip
+            elif event == "step":
+                bar.update(task, completed=info["step"], description=(
+                    f"step {info['step']:,}  loss {info['loss']:.3f}  "
+                    f"{info['spectra_per_s']:.0f} spectra/s"))  # fmt: skip
+            elif event == "validate":
+                err.print(f"step {info['step']:,}: validation peptide recall "
+                          f"{info['peptide_recall']:.3f}, AA precision {info['aa_precision']:.3f}")
+
+        result = trainer.run(show)
+    best = result["best"]
+    err.print(f"stopped at step {result['step']:,} after {result['elapsed_s'] / 60:.1f} min; "
+              f"best peptide recall {best.get('peptide_recall', 0):.3f} at step "
+              f"{best.get('step', 0):,}; checkpoints in {out}")  # fmt: skip
+
+
+@app.command()
+@handle_errors
+def overfit(
+    n: Annotated[int, typer.Option("--n", "-n", min=1, help="Spectra in the fixed batch.")] = 32,
+    preset: Annotated[str, typer.Option(help="Synthetic preset of the batch.")] = "clean",
+    max_steps: Annotated[int, typer.Option(min=1, help="Give up after this many steps.")] = 2000,
+    max_time: Annotated[
+        float, typer.Option(min=0.0, help="Give up after this many minutes.")
+    ] = 2.0,
+    seed: Annotated[int, typer.Option(help="Seed for the batch and initialisation.")] = 0,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
+    config: ConfigOption = None,
+) -> None:
+    """Sanity check: learn one fixed batch (loss < 0.1, token accuracy > 95%)."""
+    from trmseq.synthetic import PRESETS
+    from trmseq.train import overfit as run_overfit
+
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
+    cfg = config_mod.load(config)
+
+    def show(event: str, info: dict[str, Any]) -> None:
+        if event == "start":
+            err.print(f"overfitting {info['n']} spectra: {info['parameters']:,} parameters "
+                      f"on {info['device']}")  # fmt: skip
+        else:
+            typer.echo(f"step {info['step']:5d}  {info['elapsed_s']:6.1f} s  loss "
+                       f"{info['loss']:.4f}  token accuracy {info['token_acc']:.3f}  "
+                       f"exact {info['exact']:.3f}")  # fmt: skip
+
+    result = run_overfit(cfg, n, preset, max_steps, 60 * max_time, seed=seed, device=device,
+                         callback=show)  # fmt: skip
+    verdict = "passed" if result.passed else "FAILED"
+    err.print(f"{verdict}: loss {result.loss:.4f} (target < 0.1), token accuracy "
+              f"{result.token_acc:.3f} (target > 0.95) after {result.step} steps, "
+              f"{result.elapsed_s:.1f} s")  # fmt: skip
+    if not result.passed:
+        raise typer.Exit(code=1)
 
 
 def main() -> None:

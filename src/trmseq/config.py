@@ -68,11 +68,112 @@ class DataConfig:
 
 
 @dataclass(frozen=True)
+class ModelConfig:
+    """Sizes and mechanisms of the network; every checkpoint carries this section."""
+
+    d_model: int = _opt(128, "width of every state")
+    n_heads: int = _opt(4, "attention heads")
+    n_encoder_layers: int = _opt(2, "transformer layers over the peaks")
+    n_core_layers: int = _opt(2, "layers of the one recursive network (TRM uses 2)")
+    mlp_expansion: float = _opt(2.0, "SwiGLU hidden size / d_model")
+    n_slots: int = _opt(40, "output slots (CTC); must exceed max_length")
+    max_length: int = _opt(31, "longest peptide in tokens (residues + N-terminal modification)")
+    l_cycles: int = _opt(2, "n: latent updates per cycle")
+    h_cycles: int = _opt(2, "T: cycles per supervision step; all but the last without gradient")
+    n_sup: int = _opt(4, "N_sup: supervision steps (refinements) per spectrum")
+    min_wavelength: float = _opt(0.001, "shortest m/z sinusoid wavelength (Da)")
+    max_wavelength: float = _opt(10000.0, "longest m/z sinusoid wavelength (Da)")
+    match_tol_da: float = _opt(0.02, "peak-matching tolerance of the physics features (Da)")
+    graph_features: bool = _opt(True, "give each peak its spectrum-graph edges")
+    draft_feedback: bool = _opt(True, "feed the draft's b/y evidence into each latent update")
+    answer_feedback: str = _opt(
+        "state", "state (full-width y) or soft_embedding (the seed's softmax @ embedding)"
+    )
+    loss: str = _opt("ctc", "ctc (alignment-free) or positional (fixed positions, for ablation)")
+
+    def __post_init__(self) -> None:
+        _check(self.d_model % self.n_heads == 0, "model.d_model divisible by model.n_heads")
+        _check(self.d_model % 2 == 0, "even model.d_model")
+        _check(self.n_slots > self.max_length >= 1, "model.n_slots > model.max_length >= 1")
+        for name in ("n_encoder_layers", "n_core_layers", "l_cycles", "h_cycles", "n_sup"):
+            _check(getattr(self, name) >= 1, f"model.{name} >= 1")
+        _check(self.match_tol_da > 0, "model.match_tol_da > 0")
+        _check(self.answer_feedback in ("state", "soft_embedding"),
+               "model.answer_feedback in {state, soft_embedding}")  # fmt: skip
+        _check(self.loss in ("ctc", "positional"), "model.loss in {ctc, positional}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation, curriculum and bookkeeping of `trmseq train`."""
+
+    batch_size: int = _opt(64, "spectra per optimizer step (per process under torchrun)")
+    lr: float = _opt(1e-3, "peak learning rate (AdamW)")
+    weight_decay: float = _opt(0.01, "AdamW weight decay")
+    warmup_steps: int = _opt(300, "linear warm-up, then cosine decay to 10% of lr")
+    max_steps: int = _opt(50_000, "stop after this many optimizer steps")
+    max_minutes: float = _opt(0.0, "also stop after this much wall time (0: no limit)")
+    grad_clip: float = _opt(1.0, "clip the gradient norm to this")
+    ema_decay: float = _opt(0.999, "EMA of the weights, used for validation and saved")
+    label_smoothing: float = _opt(0.0, "mix this much of a uniform-target loss into the sequence loss")
+    supervision_weighting: str = _opt("uniform", "weight of step k's loss: uniform, linear, exponential")
+    spectrum_loss_weight: float = _opt(0.0, "weight of the seed's spectrum-matching loss (ablation)")
+    halting: bool = _opt(True, "train the halting head; stop supervising samples it halts")
+    full_backprop: bool = _opt(False, "backpropagate through every cycle (the seed's scheme; ablation)")
+    depth_warmup: float = _opt(0.0, "fraction of training run at T=1, n=1, N_sup=1 first")
+    curriculum: tuple[str, ...] = _opt(("clean", "moderate", "realistic"), "synthetic presets, in order")
+    curriculum_until: tuple[float, ...] = _opt((0.1, 0.3), "fraction of training at which each stage but the last ends")
+    min_length: int = _opt(6, "shortest synthetic peptide (residues)")
+    start_length: int = _opt(12, "longest synthetic peptide at the start; grows to max_length")
+    max_length: int = _opt(30, "longest synthetic peptide (residues) once the curriculum ends")
+    mod_rate: float = _opt(0.15, "chance that a synthetic residue carries its variable modification")
+    nterm_rate: float = _opt(0.05, "chance of a synthetic N-terminal modification")
+    synthetic_fraction: float = _opt(0.5, "with --train files: share of synthetic spectra per batch")
+    val_every: int = _opt(500, "validate every this many steps")
+    val_size: int = _opt(512, "synthetic validation spectra when no --val files are given")
+    val_preset: str = _opt("moderate", "preset of the synthetic validation set")
+    checkpoint_every: int = _opt(500, "write last.ckpt every this many steps")
+    log_every: int = _opt(20, "write a metrics row every this many steps")
+
+    def __post_init__(self) -> None:
+        from trmseq.synthetic import PRESETS
+
+        for name in ("batch_size", "max_steps", "val_every", "val_size", "checkpoint_every",
+                     "log_every", "min_length"):  # fmt: skip
+            _check(getattr(self, name) >= 1, f"train.{name} >= 1")
+        _check(self.lr > 0 and self.weight_decay >= 0, "train.lr > 0 and train.weight_decay >= 0")
+        _check(self.warmup_steps >= 0 and self.max_minutes >= 0, "non-negative warmup/max_minutes")
+        _check(0 <= self.ema_decay < 1, "0 <= train.ema_decay < 1")
+        _check(0 <= self.label_smoothing < 1, "0 <= train.label_smoothing < 1")
+        _check(self.supervision_weighting in ("uniform", "linear", "exponential"),
+               "train.supervision_weighting in {uniform, linear, exponential}")  # fmt: skip
+        _check(0 <= self.depth_warmup <= 1, "0 <= train.depth_warmup <= 1")
+        _check(len(self.curriculum) >= 1, "at least one train.curriculum preset")
+        unknown = [p for p in (*self.curriculum, self.val_preset) if p not in PRESETS]
+        _check(not unknown, f"presets from {sorted(PRESETS)} (got {unknown})")
+        _check(len(self.curriculum_until) == len(self.curriculum) - 1,
+               "one train.curriculum_until entry per curriculum stage but the last")  # fmt: skip
+        _check(list(self.curriculum_until) == sorted(self.curriculum_until)
+               and all(0 <= u <= 1 for u in self.curriculum_until),
+               "train.curriculum_until increasing within [0, 1]")  # fmt: skip
+        _check(self.min_length <= self.start_length <= self.max_length,
+               "train.min_length <= train.start_length <= train.max_length")  # fmt: skip
+        _check(0 <= self.mod_rate <= 1 and 0 <= self.nterm_rate <= 1, "rates within [0, 1]")
+        _check(0 <= self.synthetic_fraction <= 1, "0 <= train.synthetic_fraction <= 1")
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything trmseq can be configured with."""
 
     vocab: VocabConfig = field(default_factory=VocabConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self) -> None:
+        _check(self.train.max_length + 1 <= self.model.max_length,
+               "train.max_length + 1 (an N-terminal modification) <= model.max_length")  # fmt: skip
 
 
 def _check(ok: bool, rule: str) -> None:
@@ -106,7 +207,7 @@ def load(path: str | Path | None = None) -> Config:
 def from_dict(raw: dict[str, Any], cls: type = Config, where: str = "") -> Any:
     """Build a config dataclass from nested dicts, checking keys and types."""
     if not isinstance(raw, dict):
-        raise ConfigError(f"section {where or 'top level'} must be a mapping")
+        raise ConfigError(f"section {where.rstrip('.') or 'top level'} must be a mapping")
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(raw) - set(fields))
     if unknown:
@@ -119,7 +220,7 @@ def from_dict(raw: dict[str, Any], cls: type = Config, where: str = "") -> Any:
     for name, value in raw.items():
         hint = hints[name]
         if dataclasses.is_dataclass(hint):
-            values[name] = from_dict(value or {}, hint, f"{where}{name}.")
+            values[name] = from_dict({} if value is None else value, hint, f"{where}{name}.")
         else:
             values[name] = _coerce(value, hint, where + name)
     return cls(**values)
@@ -151,6 +252,10 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
             raise ConfigError(f"{key} must be a number, got {value!r}")
         return float(value)
     if hint is str:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            raise ConfigError(
+                f"{key} must be a string, got the number {value!r}; quote it, e.g. '+42.011'"
+            )
         if not isinstance(value, str):
             raise ConfigError(f"{key} must be a string, got {value!r}")
         return value

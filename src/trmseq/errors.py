@@ -24,6 +24,10 @@ class PeptideError(TrmseqError):
         super().__init__(f"{reason} in {peptide!r}" if peptide is not None else reason)
 
 
+class OutputError(TrmseqError):
+    """An output file cannot be written."""
+
+
 class ConfigError(TrmseqError):
     """A configuration file or option has an unknown key or an invalid value."""
 

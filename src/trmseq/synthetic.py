@@ -1,24 +1,25 @@
 """Synthetic annotated spectra: a forward model from a peptide to its MS/MS peaks.
 
 The model covers what real HCD spectra show (DESIGN.md section 1): b, y and a ions at every
-fragment charge below the precursor's, H2O and NH3 losses, 13C isotope peaks, the precursor,
-immonium ions, noise peaks, missing fragments, ppm mass error and uneven intensities (strong
-cleavage N-terminal to proline and C-terminal to D/E, weak cleavage at the termini). Presets go
-from an idealised ladder to ``realistic``, whose statistics were matched to real spectra
-(docs/synthetic.md). Spectrum ``i`` of a seed is drawn from ``default_rng([seed, i])``, so any
-slice of a synthetic set can be regenerated on its own.
+fragment charge below the precursor's, H2O and NH3 losses, 13C isotope peaks, the precursor
+with its losses, immonium and internal fragment ions, noise peaks (crowding the low m/z range,
+with isotope partners of their own), missing fragments, ppm mass error and uneven intensities
+(strong cleavage N-terminal to proline and C-terminal to D/E, weak cleavage at the first two
+bonds, rare b1, strong b2 and a2, b ions fading with size). Presets go from an idealised ladder
+to ``realistic``, whose statistics were matched to real spectra (docs/synthetic.md).
+Spectrum ``i`` of a seed is drawn from ``default_rng([seed, i])``, so any slice of a synthetic
+set can be regenerated on its own.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from trmseq.constants import C13_DIFF, CO, H2O, PROTON, RESIDUE_MASSES
+from trmseq.constants import C13_DIFF, CO, H2O, NH3, PROTON, RESIDUE_MASSES
 from trmseq.errors import ConfigError
 from trmseq.io.atomic import atomic_write
 from trmseq.io.mgf import write_mgf
@@ -35,7 +36,7 @@ class SimulationParams:
     ion_types: tuple[str, ...] = ("b", "y")
     max_fragment_charge: int = 1  # fragments carry 1..min(this, precursor charge - 1) charges
     y_fraction: float = 0.5  # share of a bond's intensity that goes to the y ion
-    cleavage_effects: bool = False  # strong before P and after D/E, weak at the termini
+    cleavage_effects: bool = False  # strong before P and after D/E; weak first bonds, rare b1
     bond_sigma: float = 0.0  # log-normal spread of bond intensities
     loss_ratio: float = 0.0  # mean H2O/NH3-loss intensity relative to its parent ion
     a_ratio: float = 0.0  # a-ion intensity relative to b (a2 gets 4x this)
@@ -50,6 +51,21 @@ class SimulationParams:
     precursor_ppm: float = 0.0  # same for the precursor m/z
     isotope_error_rate: float = 0.0  # chance that PEPMASS is the +1 13C peak
     intensity_sigma: float = 0.0  # multiplicative log-normal noise on every peak
+    # Refinements fitted to real spectra (docs/synthetic.md); the defaults switch them off.
+    b_mass_decay: float = 0.0  # N-terminal ions fade as exp(-mass / this) (Da); 0: no fading
+    a2_boost: float = 4.0  # a2 intensity relative to the other a ions
+    isotope_ratio: float = 1.0  # scale on the averagine 13C peak heights
+    precursor_loss: float = 0.0  # precursor-H2O and -NH3 peaks relative to the precursor peak
+    precursor_sigma: float = 0.7  # log-normal spread of the precursor peak's height
+    internal_peaks: float = 0.0  # mean number of internal b-type fragment ions
+    internal_level: float = 0.05  # their median intensity relative to the base peak
+    noise_sigma: float = 1.0  # log-normal spread of noise peak intensities
+    noise_count_sigma: float = 0.0  # log-normal spread of the noise peak count between spectra
+    noise_mz_beta: tuple[float, float] = (1.0, 1.0)  # noise m/z shape over 50..peptide mass
+    noise_isotopes: bool = False  # noise peaks get 13C partners as if they were 1+ fragments
+    detection_sigma: float = 0.0  # log-normal spread of the detection limit between spectra
+    charge_mass: float = 600.0  # fragments prefer charge z near z * this neutral mass (Da)
+    charge_sharpness: float = 1.0  # how strongly (higher: less split between charges)
 
     def __post_init__(self) -> None:
         for name in ("dropout", "isotope_error_rate", "immonium_rate", "y_fraction"):
@@ -69,13 +85,20 @@ PRESETS: dict[str, SimulationParams] = {
         max_fragment_charge=2, bond_sigma=0.7, dropout=0.2, noise_peaks=10.0, ppm=20.0,
         precursor_ppm=10.0,
     ),
-    # Matched to real HCD spectra in ../shared/data (docs/synthetic.md).
+    # Matched to real HCD spectra in ../shared/data (docs/synthetic.md, compared with
+    # benchmarks/synthetic_vs_real.py): about 120 peaks of which 10-15% are b/y ions and 60%
+    # are unexplained, y ions carrying three quarters of the b/y intensity, b ions fading with
+    # size, a strong a2, noise crowding the low m/z range.
     "realistic": SimulationParams(
         ion_types=("b", "y", "a", "b-H2O", "b-NH3", "y-H2O", "y-NH3"),
-        max_fragment_charge=3, y_fraction=0.65, cleavage_effects=True, bond_sigma=0.9,
-        loss_ratio=0.12, a_ratio=0.08, isotopes=True, precursor_peak=0.15, immonium_rate=0.5,
-        dropout=0.15, detection_limit=0.01, noise_peaks=60.0, noise_level=0.03, ppm=10.0,
-        precursor_ppm=5.0, isotope_error_rate=0.05, intensity_sigma=0.25,
+        max_fragment_charge=3, y_fraction=0.35, cleavage_effects=True, bond_sigma=1.1,
+        loss_ratio=0.1, a_ratio=0.1, isotopes=True, precursor_peak=0.5, immonium_rate=0.5,
+        dropout=0.07, detection_limit=0.012, noise_peaks=100.0, noise_level=0.025, ppm=7.0,
+        precursor_ppm=5.0, isotope_error_rate=0.05, intensity_sigma=0.4, b_mass_decay=250.0,
+        a2_boost=20.0, isotope_ratio=0.6, precursor_loss=0.02, internal_peaks=8.0,
+        internal_level=0.04, noise_sigma=1.2, noise_count_sigma=0.6, noise_mz_beta=(1.2, 3.0),
+        noise_isotopes=True, detection_sigma=0.7, charge_mass=650.0, charge_sharpness=2.5,
+        precursor_sigma=1.2,
     ),
 }  # fmt: skip
 
@@ -107,14 +130,20 @@ def simulate_peaks(
     zs: list[np.ndarray] = []
     neutral_prefix = np.cumsum(residue_masses[:-1])
     total = float(residue_masses.sum())
+    max_z = max(1, min(params.max_fragment_charge, charge - 1))
     for ion in params.ion_types:
-        base = bonds[::-1] if ion.startswith("y") else bonds
-        share = params.y_fraction if ion.startswith("y") else 1.0 - params.y_fraction
+        nterm = ion[0] in "ab"
+        base = bonds if nterm else bonds[::-1]
+        share = 1.0 - params.y_fraction if nterm else params.y_fraction
         level = base * share * _ion_ratio(ion, params, n, rng)
         # Fragment neutral mass decides how its charge is spread: big fragments hold more.
-        frag_mass = neutral_prefix if ion[0] in "ab" else total - neutral_prefix[::-1]
-        max_z = max(1, min(params.max_fragment_charge, charge - 1))
-        weights = _charge_weights(frag_mass, max_z)
+        frag_mass = neutral_prefix if nterm else total - neutral_prefix[::-1]
+        if nterm and params.b_mass_decay > 0:
+            level = level * np.exp(-frag_mass / params.b_mass_decay)  # big b ions break further
+        if nterm and params.cleavage_effects:
+            level[:1] *= 0.05  # b1 (and a1, b1 losses) are rarely seen; b2 and a2 are strong
+            level[1:2] *= 3.0
+        weights = _charge_weights(frag_mass, max_z, params.charge_mass, params.charge_sharpness)
         for z in range(1, max_z + 1):
             mzs.append(fragment_mz(residue_masses, ion, z))
             ints.append(level * weights[z - 1])
@@ -123,32 +152,40 @@ def simulate_peaks(
     keep = rng.random(len(mz_arr)) >= params.dropout
     mz_arr, int_arr, z_arr = mz_arr[keep], int_arr[keep], z_arr[keep]
     if params.isotopes:
-        mz_arr, int_arr = _add_isotopes(mz_arr, int_arr, z_arr, rng)
+        mz_arr, int_arr = _add_isotopes(mz_arr, int_arr, z_arr, params.isotope_ratio, rng)
+    scale = int_arr.max() if len(int_arr) else 1.0
     extra_mz, extra_int = _extra_peaks(residues, residue_masses, charge, params, rng)
-    mz_arr = np.concatenate([mz_arr, extra_mz])
-    int_arr = np.concatenate([int_arr, extra_int * (int_arr.max() if len(int_arr) else 1.0)])
+    noise_mz, noise_int = _noise_peaks(residues, residue_masses, params, rng)
+    mz_arr = np.concatenate([mz_arr, extra_mz, noise_mz])
+    int_arr = np.concatenate([int_arr, extra_int * scale, noise_int * scale])
     if params.intensity_sigma > 0:
         int_arr = int_arr * rng.lognormal(0.0, params.intensity_sigma, len(int_arr))
     if params.ppm > 0:
         mz_arr = mz_arr * (1.0 + rng.normal(0.0, params.ppm / 2.0, len(mz_arr)) * 1e-6)
     keep = (int_arr > 0) & (mz_arr > 0)
     if params.detection_limit > 0 and keep.any():
-        keep &= int_arr >= params.detection_limit * int_arr[keep].max()
+        limit = params.detection_limit
+        if params.detection_sigma > 0:  # instruments and libraries threshold differently
+            limit = min(0.5, limit * rng.lognormal(0.0, params.detection_sigma))
+        keep &= int_arr >= limit * int_arr[keep].max()
     mz_arr, int_arr = mz_arr[keep], int_arr[keep]
     order = np.argsort(mz_arr)
     int_arr = int_arr[order]
     return mz_arr[order], (1e4 * int_arr / int_arr.max()) if len(int_arr) else int_arr
 
 
-def _bond_intensities(residues: str, params: SimulationParams, rng: np.random.Generator) -> np.ndarray:
+def _bond_intensities(
+    residues: str, params: SimulationParams, rng: np.random.Generator
+) -> np.ndarray:
     """Relative cleavage intensity of each peptide bond (n - 1 of them)."""
     n = len(residues)
     bonds = np.ones(n - 1)
     if params.bond_sigma > 0:
         bonds *= rng.lognormal(0.0, params.bond_sigma, n - 1)
     if params.cleavage_effects:
-        k = np.arange(1, n)
-        bonds *= np.minimum(1.0, 0.25 + 0.25 * np.minimum(k, n - k))
+        # Real HCD spectra: the first bond (b1 / y(n-1)) and to a lesser degree the second are
+        # weak; the C-terminal bonds are not (y1 and y2 of tryptic peptides are strong).
+        bonds[:2] *= (0.1, 0.5)[: n - 1]
         for i in range(n - 1):  # bond i lies between residues i and i + 1
             if residues[i + 1] == "P":
                 bonds[i] *= 5.0
@@ -166,30 +203,38 @@ def _ion_ratio(ion: str, params: SimulationParams, n: int, rng: np.random.Genera
     if ion == "a":
         ratio = np.full(n - 1, params.a_ratio)
         if n > 2:
-            ratio[1] *= 4.0  # a2 (index 1) is the classic strong a ion
+            ratio[1] *= params.a2_boost  # a2 (index 1) is the classic strong a ion
         return ratio * rng.lognormal(0.0, 0.5, n - 1)
     return params.loss_ratio * rng.lognormal(-0.5, 1.0, n - 1)
 
 
-def _charge_weights(frag_mass: np.ndarray, max_z: int) -> np.ndarray:
+def _charge_weights(
+    frag_mass: np.ndarray, max_z: int, per_charge: float = 600.0, sharpness: float = 1.0
+) -> np.ndarray:
     """Share of each fragment's intensity at charge 1..max_z, shape (max_z, n_fragments)."""
     if max_z == 1:
         return np.ones((1, len(frag_mass)))
-    # Preference for charge z peaks where the fragment is about z * 600 Da.
+    # Preference for charge z peaks where the fragment is about z * per_charge Da.
     z = np.arange(1, max_z + 1)[:, None]
-    logits = -((frag_mass[None, :] / 600.0 - z) ** 2)
+    logits = -sharpness * ((frag_mass[None, :] / per_charge - z) ** 2)
     weights = np.exp(logits)
     return weights / weights.sum(axis=0, keepdims=True)
 
 
 def _add_isotopes(
-    mz_arr: np.ndarray, int_arr: np.ndarray, z: np.ndarray, rng: np.random.Generator
+    mz_arr: np.ndarray,
+    int_arr: np.ndarray,
+    z: np.ndarray,
+    ratio: float,
+    rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Add M+1 and M+2 13C peaks using an averagine-like ratio (about 0.055% per Da)."""
+    """Add M+1 and M+2 13C peaks using an averagine-like ratio (about 0.055% per Da) x ``ratio``."""
     neutral = (mz_arr - PROTON) * z
     r1 = np.clip(0.00055 * neutral, 0.0, 2.0)
     r2 = r1**2 / 2.0
     noise = rng.lognormal(0.0, 0.15, (2, len(mz_arr)))
+    if ratio != 1.0:  # fewer heavy atoms in effect: M+1 scales by ratio, M+2 by its square
+        r1, r2 = r1 * ratio, r2 * ratio**2
     out_mz = np.concatenate([mz_arr, mz_arr + C13_DIFF / z, mz_arr + 2 * C13_DIFF / z])
     out_int = np.concatenate([int_arr, int_arr * r1 * noise[0], int_arr * r2 * noise[1]])
     return out_mz, out_int
@@ -202,23 +247,81 @@ def _extra_peaks(
     params: SimulationParams,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Precursor, immonium and noise peaks, intensities relative to the base peak."""
+    """Precursor and immonium peaks, intensities relative to the base peak."""
     mzs, ints = [], []
-    precursor = mz(float(residue_masses.sum()) + H2O, charge)
+    neutral = float(residue_masses.sum()) + H2O
     if params.precursor_peak > 0:
-        mzs.append(precursor)
-        ints.append(params.precursor_peak * rng.lognormal(0.0, 0.7))
+        level = params.precursor_peak * rng.lognormal(0.0, params.precursor_sigma)
+        mzs.append(mz(neutral, charge))
+        ints.append(level)
+        if params.precursor_loss > 0:  # with its H2O/NH3 losses and, with isotopes, its M+1
+            mzs.extend([mz(neutral - H2O, charge), mz(neutral - NH3, charge)])
+            ints.extend(level * params.precursor_loss * rng.lognormal(0.0, 0.7, 2))
+            if params.isotopes:
+                mzs.append(mz(neutral + C13_DIFF, charge))
+                ints.append(level * min(2.0, 0.00055 * neutral) * params.isotope_ratio)
     if params.immonium_rate > 0:
         for aa in sorted(set(residues) & set(_IMMONIUM_PRONE)):
             if rng.random() < params.immonium_rate:
                 mzs.append(RESIDUE_MASSES[aa] - CO + PROTON)
                 ints.append(0.1 * rng.lognormal(0.0, 0.8))
-    n_noise = rng.poisson(params.noise_peaks) if params.noise_peaks > 0 else 0
-    if n_noise:
-        hi = max(200.0, min(2000.0, float(residue_masses.sum()) + 20.0))
-        mzs.extend(rng.uniform(50.0, hi, n_noise))
-        ints.extend(params.noise_level * rng.lognormal(0.0, 1.0, n_noise))
     return np.asarray(mzs, dtype=np.float64), np.asarray(ints, dtype=np.float64)
+
+
+def _noise_peaks(
+    residues: str,
+    residue_masses: np.ndarray,
+    params: SimulationParams,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Noise peaks and internal fragments (1+), intensities relative to the base peak."""
+    mzs: list[np.ndarray] = []
+    ints: list[np.ndarray] = []
+    n_noise = 0
+    if params.noise_peaks > 0:
+        mean = params.noise_peaks
+        if params.noise_count_sigma > 0:
+            mean *= rng.lognormal(0.0, params.noise_count_sigma)
+        n_noise = rng.poisson(mean)
+    if n_noise:
+        total = float(residue_masses.sum())
+        hi = max(200.0, min(2000.0, total + 20.0))
+        if params.noise_mz_beta == (1.0, 1.0):
+            mzs.append(rng.uniform(50.0, hi, n_noise))
+        else:
+            mzs.append(50.0 + (hi - 50.0) * rng.beta(*params.noise_mz_beta, n_noise))
+        ints.append(params.noise_level * rng.lognormal(0.0, params.noise_sigma, n_noise))
+    if params.internal_peaks > 0 and len(residue_masses) >= 4:
+        imz, iint = _internal_fragments(residues, residue_masses, params, rng)
+        mzs.append(imz)
+        ints.append(iint)
+    if not mzs:
+        return np.zeros(0), np.zeros(0)
+    mz_arr, int_arr = np.concatenate(mzs), np.concatenate(ints)
+    if params.noise_isotopes and len(mz_arr):
+        mz_arr, int_arr = _add_isotopes(
+            mz_arr, int_arr, np.ones(len(mz_arr), dtype=np.int64), params.isotope_ratio, rng
+        )
+    return mz_arr, int_arr
+
+
+def _internal_fragments(
+    residues: str,
+    residue_masses: np.ndarray,
+    params: SimulationParams,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Internal b-type ions (neither terminus), mostly 2-4 residues, often starting at P."""
+    n = len(residue_masses)
+    count = rng.poisson(params.internal_peaks)
+    starts = np.arange(1, n - 2)  # the fragment spans residues start..end, 1 <= start < end <= n-2
+    codes = np.frombuffer(residues[1 : n - 2].encode(), dtype=np.uint8)
+    weight = np.where(codes == ord("P"), 3.0, 1.0)
+    start = rng.choice(starts, size=count, p=weight / weight.sum())
+    end = np.minimum(start + rng.geometric(0.5, count), n - 2)
+    cumulative = np.concatenate([[0.0], np.cumsum(residue_masses)])
+    mz_arr = cumulative[end + 1] - cumulative[start] + PROTON
+    return mz_arr, params.internal_level * rng.lognormal(0.0, params.noise_sigma, count)
 
 
 def synthesize(

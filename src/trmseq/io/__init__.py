@@ -35,6 +35,8 @@ def read_spectra(path: str | Path) -> Iterator[Spectrum]:
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise InputError(f"{path}: unknown spectrum file type; expected .mgf, .mzML or .mzXML")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a spectrum file")
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     return reader(path)

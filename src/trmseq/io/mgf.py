@@ -32,7 +32,9 @@ def read_mgf(path: str | Path) -> Iterator[Spectrum]:
     """
     path = Path(path)
     try:
-        handle = open(path, encoding="utf-8", errors="strict")  # noqa: SIM115
+        handle = open(path, encoding="utf-8-sig", errors="strict")  # noqa: SIM115
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, not an MGF file") from None
     except OSError as e:
         raise InputError(f"{path}: cannot open ({e.strerror})") from None
     with handle:

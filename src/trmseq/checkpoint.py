@@ -1,0 +1,117 @@
+"""Self-describing checkpoints: weights plus the full configuration that rebuilds the model.
+
+Files are written atomically and read with ``torch.load(weights_only=True)``, which refuses to
+run code from the file. A missing, truncated, corrupt or foreign file raises
+:class:`~trmseq.errors.CheckpointError` with one line saying which.
+"""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from trmseq import __version__
+from trmseq import config as config_mod
+from trmseq.config import Config
+from trmseq.errors import CheckpointError, ConfigError
+from trmseq.io.atomic import atomic_write
+from trmseq.model.trm import TRM
+from trmseq.tokenizer import Tokenizer
+
+FORMAT = "trmseq-checkpoint"
+VERSION = 1
+
+
+def save(
+    path: str | Path,
+    config: Config,
+    weights: dict[str, torch.Tensor],
+    step: int,
+    metrics: dict[str, float] | None = None,
+    train_state: dict[str, Any] | None = None,
+) -> None:
+    """Write a checkpoint atomically.
+
+    Parameters
+    ----------
+    weights
+        The weights to predict with (the EMA during training).
+    train_state
+        Everything needed to resume training exactly (raw weights, optimizer, RNG, position);
+        None for a checkpoint meant only for prediction.
+    """
+    payload = {
+        "format": FORMAT,
+        "version": VERSION,
+        "trmseq_version": __version__,
+        "config": config_mod.to_dict(config),
+        "weights": {k: v.detach().cpu() for k, v in weights.items()},
+        "step": int(step),
+        "metrics": dict(metrics or {}),
+    }
+    if train_state is not None:
+        payload["train_state"] = train_state
+    with atomic_write(path, "wb") as handle:
+        torch.save(payload, handle)
+
+
+def load(path: str | Path) -> dict[str, Any]:
+    """Read and check a checkpoint file (on the CPU).
+
+    Raises
+    ------
+    CheckpointError
+        If the file is missing, truncated, corrupt, not a trmseq checkpoint, from a newer
+        format, or holds an invalid configuration.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, zipfile.BadZipFile, EOFError, RuntimeError, ValueError) as e:
+        first = str(e).strip().splitlines()[0][:100] if str(e).strip() else type(e).__name__
+        raise CheckpointError(
+            f"{path}: not a readable checkpoint (truncated, corrupt, or not saved by trmseq: {first})"
+        ) from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a trmseq checkpoint")
+    if payload.get("version", 0) > VERSION:
+        raise CheckpointError(
+            f"{path}: checkpoint format {payload['version']} is newer than this trmseq "
+            f"({__version__}) understands; upgrade trmseq"
+        )
+    try:
+        payload["config"] = config_mod.from_dict(payload["config"])
+    except (ConfigError, KeyError, TypeError) as e:
+        raise CheckpointError(f"{path}: invalid configuration in checkpoint ({e})") from None
+    return payload
+
+
+def build_model(config: Config) -> tuple[TRM, Tokenizer]:
+    """Return a freshly initialised model (and its tokenizer) for a configuration."""
+    tokenizer = Tokenizer(config.vocab.build())
+    return TRM(config.model, tokenizer), tokenizer
+
+
+def load_model(path: str | Path) -> tuple[TRM, Tokenizer, Config, dict[str, Any]]:
+    """Rebuild the model stored in a checkpoint, in eval mode, on the CPU.
+
+    Returns
+    -------
+    model, tokenizer, config, payload
+    """
+    payload = load(path)
+    config: Config = payload["config"]
+    model, tokenizer = build_model(config)
+    try:
+        model.load_state_dict(payload["weights"])
+    except (RuntimeError, KeyError) as e:
+        first = str(e).strip().splitlines()[0][:120]
+        raise CheckpointError(f"{path}: weights do not fit the model they describe ({first})") from None
+    model.eval()
+    return model, tokenizer, config, payload

@@ -1,0 +1,179 @@
+"""Batches of spectra as padded tensors, and the streams of annotated spectra training uses.
+
+* :func:`collate`: list of (Spectrum, peptide) -> :class:`SpectrumBatch`.
+* :class:`SyntheticStream`: spectrum ``i`` generated from ``(seed, i)`` with the curriculum
+  preset for its place in training; restartable at any index, shardable across processes.
+* :class:`AnnotatedSet`: real annotated spectra read once, shuffled per epoch by seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from trmseq.config import DataConfig
+from trmseq.errors import InputError
+from trmseq.masses import neutral_mass
+from trmseq.peptides import PeptideSampler, sample_charge
+from trmseq.reading import usable_spectra
+from trmseq.spectrum import SkipCounter, Spectrum, preprocess
+from trmseq.synthetic import PRESETS, synthesize
+from trmseq.tokenizer import Tokenizer
+
+PAD_MZ = 1e9  # padded peaks sort last and match nothing
+
+Example = tuple[Spectrum, tuple[str, ...] | None]
+
+
+@dataclass
+class SpectrumBatch:
+    """Padded tensors for a batch of spectra.
+
+    Attributes
+    ----------
+    mz : (batch, n_peaks) float64, sorted, padding PAD_MZ
+    intensity : (batch, n_peaks) float32, padding 0
+    mask : (batch, n_peaks) bool, True for real peaks
+    precursor_mass : (batch,) float64, neutral mass from precursor m/z and charge
+    charge : (batch,) int64
+    targets : (batch, max_target_len) int64 class indices padded with 0, or None
+    target_lengths : (batch,) int64, or None
+    """
+
+    mz: torch.Tensor
+    intensity: torch.Tensor
+    mask: torch.Tensor
+    precursor_mass: torch.Tensor
+    charge: torch.Tensor
+    targets: torch.Tensor | None = None
+    target_lengths: torch.Tensor | None = None
+
+    def __len__(self) -> int:
+        return self.mz.shape[0]
+
+    def to(self, device: torch.device | str) -> SpectrumBatch:
+        """Return the batch on ``device`` (float64 stays float64 except on MPS)."""
+        def move(t: torch.Tensor | None) -> torch.Tensor | None:
+            if t is None:
+                return None
+            if torch.device(device).type == "mps" and t.dtype == torch.float64:
+                t = t.float()
+            return t.to(device, non_blocking=True)
+
+        return SpectrumBatch(*(move(getattr(self, f)) for f in self.__dataclass_fields__))
+
+
+def collate(examples: Sequence[Example], tokenizer: Tokenizer | None = None) -> SpectrumBatch:
+    """Pad a list of preprocessed spectra (and peptides, when a tokenizer is given)."""
+    n_peaks = max(1, max(s.n_peaks for s, _ in examples))
+    b = len(examples)
+    mz = np.full((b, n_peaks), PAD_MZ)
+    intensity = np.zeros((b, n_peaks), dtype=np.float32)
+    for i, (s, _) in enumerate(examples):
+        mz[i, : s.n_peaks] = s.mz
+        intensity[i, : s.n_peaks] = s.intensity
+    charge = np.array([s.charge for s, _ in examples], dtype=np.int64)
+    precursor = np.array([s.precursor_mz for s, _ in examples])
+    batch = SpectrumBatch(
+        mz=torch.from_numpy(mz),
+        intensity=torch.from_numpy(intensity),
+        mask=torch.from_numpy(mz < PAD_MZ),
+        precursor_mass=torch.from_numpy(np.asarray(neutral_mass(precursor, charge), dtype=np.float64)),
+        charge=torch.from_numpy(charge),
+    )
+    if tokenizer is not None and all(p is not None for _, p in examples):
+        ids = [tokenizer.encode(p) for _, p in examples]  # type: ignore[arg-type]
+        lengths = torch.tensor([len(x) for x in ids], dtype=torch.int64)
+        targets = torch.zeros((b, max(1, int(lengths.max()))), dtype=torch.int64)
+        for i, x in enumerate(ids):
+            targets[i, : len(x)] = torch.tensor(x, dtype=torch.int64)
+        batch.targets, batch.target_lengths = targets, lengths
+    return batch
+
+
+class SyntheticStream:
+    """Annotated synthetic spectra, generated on demand by index.
+
+    Parameters
+    ----------
+    sampler
+        Draws peptides (length range, modification rates).
+    data
+        Preprocessing applied to each spectrum, as for real input.
+    seed, domain
+        Spectrum ``i`` is drawn from ``default_rng([domain, seed, i])``.
+    charges
+        Precursor charges to draw from.
+    """
+
+    def __init__(
+        self,
+        sampler: PeptideSampler,
+        data: DataConfig,
+        seed: int,
+        domain: int = 0,
+        charges: tuple[int, ...] = (1, 2, 3, 4),
+    ) -> None:
+        self.sampler = sampler
+        self.data = data
+        self.seed = seed
+        self.domain = domain  # separates e.g. training from validation spectra of one seed
+        self.charges = charges
+
+    def example(self, i: int, presets: Sequence[str], weights: Sequence[float]) -> Example:
+        """Return spectrum ``i`` (preprocessed) and its peptide; regenerates until usable."""
+        vocab = self.sampler.vocab
+        for attempt in range(100):
+            rng = np.random.default_rng([self.domain, self.seed, i, attempt])
+            preset = presets[rng.choice(len(presets), p=np.asarray(weights) / sum(weights))]
+            peptide = self.sampler.sample(rng)
+            charge = sample_charge(vocab.n_residues(peptide), rng, self.charges)
+            precursor, mz, intensity = synthesize(peptide, charge, vocab, PRESETS[preset], rng)
+            spectrum = Spectrum(mz, intensity.astype(np.float32), precursor, charge,
+                                "synthetic", i, f"index={i}")  # fmt: skip
+            processed = preprocess(spectrum, self.data)
+            if not isinstance(processed, str):
+                return processed, peptide
+        raise RuntimeError(f"synthetic spectrum {i} unusable after 100 attempts")
+
+
+class AnnotatedSet:
+    """Real annotated spectra held in memory (they are small), in a seeded order per epoch."""
+
+    def __init__(
+        self,
+        paths: Sequence[str | Path],
+        data: DataConfig,
+        tokenizer: Tokenizer,
+        max_length: int,
+    ) -> None:
+        self.counter = SkipCounter()
+        self.examples: list[Example] = []
+        self._order: tuple[tuple[int, int], np.ndarray] | None = None
+        for spectrum, peptide in usable_spectra(paths, data, self.counter, tokenizer.vocab):
+            if peptide is not None and len(peptide) > max_length:
+                self.counter.skip(spectrum, f"peptide longer than {max_length} tokens")
+                continue
+            self.examples.append((spectrum, peptide))
+        if not self.examples:
+            names = ", ".join(str(p) for p in paths)
+            raise InputError(
+                f"{names}: no usable annotated spectra ({self.counter.read} read; "
+                + (", ".join(f"{n} {r}" for r, n in self.counter.counts.most_common(3)) or "none")
+                + ")"
+            )
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def example(self, i: int, seed: int) -> Example:
+        """Return the ``i``-th example of the endless, epoch-by-epoch shuffled sequence."""
+        epoch, pos = divmod(i, len(self.examples))
+        if self._order is None or self._order[0] != (seed, epoch):
+            order = np.random.default_rng([seed, epoch]).permutation(len(self.examples))
+            self._order = ((seed, epoch), order)
+        return self.examples[self._order[1][pos]]

@@ -1,0 +1,170 @@
+"""Training objective: deep supervision over the recursion, as one module DDP can wrap.
+
+For each supervision step: the sequence loss (CTC, or per-slot cross-entropy for the
+fixed-position ablation) on the answer, plus a binary cross-entropy teaching the halting head
+whether the greedy answer is exactly right. Samples whose halting head says "done" stop being
+supervised. The step losses are weighted (uniform, linear or exponential in the step) and
+summed into one backward pass per batch, so the encoder runs once per batch.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F  # noqa: N812
+from torch import nn
+
+from trmseq.constants import PROTON
+from trmseq.data import SpectrumBatch
+from trmseq.model.trm import TRM
+from trmseq.tokenizer import BLANK
+
+
+def greedy_sequences(logits: torch.Tensor, loss: str = "ctc") -> torch.Tensor:
+    """Decode the argmax path to padded class sequences (-1 after the end).
+
+    Returns
+    -------
+    torch.Tensor of shape (batch, n_slots), int64
+    """
+    path = logits.argmax(-1)
+    b, n = path.shape
+    if loss == "ctc":
+        keep = path != BLANK
+        keep[:, 1:] &= path[:, 1:] != path[:, :-1]
+    else:  # positional: everything before the first blank (end)
+        keep = (path != BLANK).long().cumprod(dim=1).bool()
+    position = torch.where(keep, keep.long().cumsum(1) - 1, torch.full_like(path, n))
+    out = torch.full((b, n + 1), -1, dtype=torch.int64, device=path.device)
+    out.scatter_(1, position, torch.where(keep, path, torch.full_like(path, -1)))
+    return out[:, :n]
+
+
+def padded_targets(targets: torch.Tensor, lengths: torch.Tensor, n: int) -> torch.Tensor:
+    """Targets padded with -1 to ``n`` columns."""
+    out = torch.full((targets.shape[0], n), -1, dtype=torch.int64, device=targets.device)
+    width = min(n, targets.shape[1])
+    valid = torch.arange(width, device=targets.device) < lengths.unsqueeze(1)
+    out[:, :width] = torch.where(valid, targets[:, :width], out[:, :width])
+    return out
+
+
+def sequence_loss(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    lengths: torch.Tensor,
+    kind: str = "ctc",
+    label_smoothing: float = 0.0,
+) -> torch.Tensor:
+    """Per-sample loss, normalised by target length. Shape (batch,)."""
+    log_probs = logits.float().log_softmax(-1)
+    b, n, _ = log_probs.shape
+    if kind == "ctc":
+        loss = F.ctc_loss(
+            log_probs.transpose(0, 1), targets, torch.full((b,), n, dtype=torch.int64),
+            lengths, blank=BLANK, reduction="none", zero_infinity=True,
+        ) / lengths.clamp(min=1)  # fmt: skip
+    else:
+        padded = padded_targets(targets, lengths, n).clamp(min=BLANK)  # pad = blank = end
+        loss = F.nll_loss(log_probs.transpose(1, 2), padded, reduction="none").mean(1)
+    if label_smoothing > 0:
+        uniform = -log_probs.mean(dim=(1, 2))
+        loss = (1 - label_smoothing) * loss + label_smoothing * uniform
+    return loss
+
+
+def spectrum_matching_loss(
+    logits: torch.Tensor, class_masses: torch.Tensor, mz: torch.Tensor
+) -> torch.Tensor:
+    """The seed's soft loss: expected b-ion m/z of every slot vs the nearest peak, in Da.
+
+    Kept only as an ablation option (DESIGN.md section 3.5 explains why it misleads).
+    """
+    probs = logits.float().softmax(-1)
+    expected = (probs.double() * class_masses).sum(-1)  # (batch, slots)
+    b_ions = expected.cumsum(dim=1) + PROTON
+    with torch.no_grad():
+        right = torch.searchsorted(mz, b_ions.detach()).clamp(max=mz.shape[1] - 1)
+        left = (right - 1).clamp(min=0)
+        nearest = torch.where(
+            (mz.gather(1, left) - b_ions).abs() < (mz.gather(1, right) - b_ions).abs(), left, right
+        )
+        target = mz.gather(1, nearest)
+        has_mass = expected.detach() > 1.0
+    distance = (b_ions - target).abs().clamp(max=1.0).float()
+    return (distance * has_mass).sum(1) / has_mass.sum(1).clamp(min=1)
+
+
+class DeepSupervision(nn.Module):
+    """The model plus its training loss; ``forward`` returns (loss, statistics)."""
+
+    def __init__(
+        self,
+        model: TRM,
+        weighting: str = "uniform",
+        label_smoothing: float = 0.0,
+        spectrum_loss_weight: float = 0.0,
+        halting: bool = True,
+        full_backprop: bool = False,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.weighting = weighting
+        self.label_smoothing = label_smoothing
+        self.spectrum_loss_weight = spectrum_loss_weight
+        self.halting = halting
+        self.full_backprop = full_backprop
+
+    def step_weights(self, n_sup: int) -> list[float]:
+        """Weight of each supervision step's loss (they sum to 1)."""
+        if self.weighting == "uniform":
+            raw = [1.0] * n_sup
+        elif self.weighting == "linear":
+            raw = [float(k + 1) for k in range(n_sup)]
+        else:  # exponential: each step counts twice the one before
+            raw = [2.0**k for k in range(n_sup)]
+        total = sum(raw)
+        return [w / total for w in raw]
+
+    def forward(
+        self, batch: SpectrumBatch, n_sup: int, h_cycles: int, l_cycles: int
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Run the recursion with deep supervision; return the loss and detached statistics."""
+        assert batch.targets is not None and batch.target_lengths is not None
+        model, kind = self.model, self.model.config.loss
+        memory = model.encode(batch)
+        carry = model.initial_carry(memory)
+        active = torch.ones(len(batch), dtype=torch.bool, device=batch.mz.device)
+        total = torch.zeros((), device=batch.mz.device)
+        for k, weight in enumerate(self.step_weights(n_sup)):  # noqa: B007 (k is reported)
+            carry, out = model.supervision_step(carry, memory, h_cycles, l_cycles, self.full_backprop)
+            seq = sequence_loss(out.logits, batch.targets, batch.target_lengths, kind,
+                                self.label_smoothing)  # fmt: skip
+            with torch.no_grad():
+                decoded = greedy_sequences(out.logits, kind)
+                truth = padded_targets(batch.targets, batch.target_lengths, decoded.shape[1])
+                correct = (decoded == truth).all(dim=1)
+            loss = seq
+            if self.halting:
+                loss = loss + F.binary_cross_entropy_with_logits(
+                    out.q.float(), correct.float(), reduction="none"
+                )
+            if self.spectrum_loss_weight > 0:
+                loss = loss + self.spectrum_loss_weight * spectrum_matching_loss(
+                    out.logits, model.class_masses, batch.mz
+                )
+            total = total + weight * (loss * active).sum() / len(batch)
+            if self.halting:
+                active = active & ~(out.q.detach() > 0)
+            if not self.full_backprop:
+                carry = carry.detach()
+            if not active.any():
+                break
+        valid = truth >= 0
+        stats = {
+            "seq_loss": seq.detach().mean(),
+            "token_acc": ((decoded == truth) & valid).sum() / valid.sum().clamp(min=1),
+            "exact": correct.float().mean(),
+            "halt_acc": ((out.q.detach() > 0) == correct).float().mean(),
+            "steps_run": torch.tensor(float(k + 1)),
+        }
+        return total, stats

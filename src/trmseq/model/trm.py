@@ -1,0 +1,225 @@
+"""The Tiny Recursive Model for de novo sequencing.
+
+A spectrum encoder turns peaks (m/z sinusoids, intensity, spectrum-graph edges) and the
+precursor into a memory. One small shared network then refines two full-width states over
+``n_slots`` output slots, as in Jolicoeur-Martineau (2025):
+
+* a cycle is ``l_cycles`` latent updates ``z = net(z + y + x + feedback)`` and one answer update
+  ``y = net(y + z)``; the logits are a linear read-out of ``y``;
+* after each answer update the draft (argmax path) is checked against the spectrum without
+  gradient (:func:`~trmseq.model.features.draft_features`), and the evidence enters the next
+  latent updates;
+* a supervision step runs ``h_cycles - 1`` cycles without gradient and one with; the carry is
+  detached between supervision steps, so memory does not grow with depth;
+* a halting head reads "the current answer is right" off ``y``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from trmseq.config import ModelConfig
+from trmseq.data import SpectrumBatch
+from trmseq.model.features import (
+    draft_features,
+    mz_encoding,
+    n_draft_features,
+    peak_graph_features,
+)
+from trmseq.model.layers import CoreBlock, EncoderBlock, RMSNorm
+from trmseq.tokenizer import Tokenizer
+
+MAX_CHARGE_EMBEDDING = 8
+
+
+@dataclass
+class Memory:
+    """What the recursion reads from the spectrum; computed once per batch."""
+
+    kv: list[tuple[torch.Tensor, torch.Tensor]]  # per core layer: keys, values of the peaks
+    mask: torch.Tensor  # (batch, 1 + n_peaks), True for the precursor token and real peaks
+    x: torch.Tensor  # (batch, n_slots, d) slot inputs
+    mz: torch.Tensor  # (batch, n_peaks) float64
+    intensity: torch.Tensor  # (batch, n_peaks)
+    precursor_mass: torch.Tensor  # (batch,) float64
+
+
+@dataclass
+class Carry:
+    """The recurrent state handed from one supervision step to the next."""
+
+    y: torch.Tensor  # (batch, n_slots, d) answer state
+    z: torch.Tensor  # (batch, n_slots, d) latent state
+    feedback: torch.Tensor  # (batch, n_slots, n_features) evidence for the current draft
+    prefix: torch.Tensor  # (batch, n_slots) float64 draft mass before each slot
+
+    def detach(self) -> Carry:
+        """Return the carry cut from the autograd graph."""
+        return Carry(self.y.detach(), self.z.detach(), self.feedback, self.prefix)
+
+
+@dataclass
+class StepOutput:
+    """The answer after one supervision step."""
+
+    logits: torch.Tensor  # (batch, n_slots, n_classes)
+    q: torch.Tensor  # (batch,) halting logit: > 0 means "this answer is right"
+
+
+class TRM(nn.Module):
+    """Spectrum encoder plus recursive core; see the module docstring."""
+
+    def __init__(self, config: ModelConfig, tokenizer: Tokenizer) -> None:
+        super().__init__()
+        self.config = config
+        d, c = config.d_model, tokenizer.n_classes
+        self.register_buffer("class_masses", tokenizer.masses.clone(), persistent=False)
+        residue_masses = tokenizer.masses[tokenizer.is_residue]
+        self.register_buffer("gaps", _distinct(residue_masses), persistent=False)
+        self.peak_mz = nn.Linear(d, d)
+        self.peak_intensity = nn.Linear(1, d, bias=False)
+        if config.graph_features:
+            self.peak_graph = nn.Linear(4 * len(self.gaps) + 2, d, bias=False)
+        self.precursor = nn.Linear(d, d)
+        self.charge = nn.Embedding(MAX_CHARGE_EMBEDDING, d)
+        self.encoder = nn.ModuleList(
+            EncoderBlock(d, config.n_heads, config.mlp_expansion)
+            for _ in range(config.n_encoder_layers)
+        )
+        self.encoder_norm = RMSNorm(d)
+        self.slots = nn.Parameter(torch.randn(config.n_slots, d) * 0.02)
+        self.slot_context = nn.Linear(d, d)
+        self.core = nn.ModuleList(
+            CoreBlock(d, config.n_heads, config.mlp_expansion) for _ in range(config.n_core_layers)
+        )
+        if config.draft_feedback:
+            self.feedback = nn.Linear(n_draft_features(c), d, bias=False)
+            self.feedback_mass = nn.Linear(d, d, bias=False)
+        self.head = nn.Linear(d, c)
+        if config.answer_feedback == "soft_embedding":
+            self.answer_embedding = nn.Linear(c, d, bias=False)
+        self.q_head = nn.Linear(d, 1)
+        self.y_init = nn.Parameter(torch.randn(d) * 0.02)
+        self.z_init = nn.Parameter(torch.randn(d) * 0.02)
+        with torch.no_grad():
+            self.q_head.weight.zero_()
+            self.q_head.bias.fill_(-5.0)  # start by never halting (TRM)
+
+    # -- encoder -----------------------------------------------------------------------------
+
+    def encode(self, batch: SpectrumBatch) -> Memory:
+        """Encode the peaks and precursor once; the recursion reuses the result."""
+        cfg = self.config
+        enc = mz_encoding(batch.mz, cfg.d_model, cfg.min_wavelength, cfg.max_wavelength)
+        h = self.peak_mz(enc) + self.peak_intensity(batch.intensity.unsqueeze(-1))
+        if cfg.graph_features:
+            graph = peak_graph_features(
+                batch.mz, batch.intensity, batch.precursor_mass, self.gaps, cfg.match_tol_da
+            )
+            h = h + self.peak_graph(graph)
+        mass = mz_encoding(batch.precursor_mass, cfg.d_model, cfg.min_wavelength, cfg.max_wavelength)
+        charge = batch.charge.clamp(0, MAX_CHARGE_EMBEDDING - 1)
+        prec = self.precursor(mass) + self.charge(charge)
+        memory = torch.cat([prec.unsqueeze(1), h], dim=1)
+        mask = torch.cat([torch.ones_like(batch.mask[:, :1]), batch.mask], dim=1)
+        for block in self.encoder:
+            memory = block(memory, mask)
+        memory = self.encoder_norm(memory)
+        x = self.slots.unsqueeze(0) + self.slot_context(memory[:, :1])
+        kv = [block.cross_attn.kv(memory) for block in self.core]
+        return Memory(kv, mask, x, batch.mz, batch.intensity, batch.precursor_mass)
+
+    # -- recursion ---------------------------------------------------------------------------
+
+    def initial_carry(self, memory: Memory) -> Carry:
+        """The empty draft: learned initial states, evidence for an all-blank path."""
+        b, n, d = memory.x.shape
+        path = torch.zeros((b, n), dtype=torch.int64, device=memory.x.device)
+        feedback, prefix = self._check(path, memory)
+        return Carry(
+            self.y_init.expand(b, n, d), self.z_init.expand(b, n, d), feedback, prefix
+        )
+
+    def _net(self, h: torch.Tensor, memory: Memory) -> torch.Tensor:
+        for block, kv in zip(self.core, memory.kv, strict=True):
+            h = block(h, kv, memory.mask)
+        return h
+
+    def _check(self, path: torch.Tensor, memory: Memory) -> tuple[torch.Tensor, torch.Tensor]:
+        with torch.no_grad():
+            return draft_features(
+                path, self.class_masses, memory.mz, memory.intensity, memory.precursor_mass,
+                self.config.match_tol_da,
+            )  # fmt: skip
+
+    def cycle(self, carry: Carry, memory: Memory, l_cycles: int) -> tuple[Carry, torch.Tensor]:
+        """``l_cycles`` latent updates, one answer update, then check the new draft."""
+        y, z = carry.y, carry.z
+        inject = memory.x
+        if self.config.draft_feedback:
+            mass = mz_encoding(carry.prefix, self.config.d_model, self.config.min_wavelength,
+                               self.config.max_wavelength)  # fmt: skip
+            inject = inject + self.feedback(carry.feedback) + self.feedback_mass(mass)
+        for _ in range(l_cycles):
+            z = self._net(z + y + inject, memory)
+        y = self._net(y + z, memory)
+        logits = self.head(y)
+        if self.config.answer_feedback == "soft_embedding":
+            y = self.answer_embedding(logits.float().softmax(-1).type_as(y))
+        feedback, prefix = self._check(logits.argmax(-1), memory)
+        return Carry(y, z, feedback, prefix), logits
+
+    def supervision_step(
+        self,
+        carry: Carry,
+        memory: Memory,
+        h_cycles: int | None = None,
+        l_cycles: int | None = None,
+        full_backprop: bool = False,
+    ) -> tuple[Carry, StepOutput]:
+        """One refinement: ``h_cycles - 1`` cycles without gradient, then one with.
+
+        With ``full_backprop`` every cycle keeps its graph (the seed's scheme, for ablation).
+        """
+        h_cycles = h_cycles or self.config.h_cycles
+        l_cycles = l_cycles or self.config.l_cycles
+        with torch.set_grad_enabled(full_backprop and torch.is_grad_enabled()):
+            for _ in range(h_cycles - 1):
+                carry, _ = self.cycle(carry, memory, l_cycles)
+        carry, logits = self.cycle(carry, memory, l_cycles)
+        q = self.q_head(carry.y.mean(dim=1)).squeeze(-1)
+        return carry, StepOutput(logits, q)
+
+    def forward(
+        self,
+        batch: SpectrumBatch,
+        n_sup: int | None = None,
+        h_cycles: int | None = None,
+        l_cycles: int | None = None,
+    ) -> list[StepOutput]:
+        """Run every supervision step and return each step's answer (for inference)."""
+        memory = self.encode(batch)
+        carry = self.initial_carry(memory)
+        outputs = []
+        for _ in range(n_sup or self.config.n_sup):
+            carry, out = self.supervision_step(carry, memory, h_cycles, l_cycles)
+            carry = carry.detach()
+            outputs.append(out)
+        return outputs
+
+
+def _distinct(masses: torch.Tensor, tol: float = 1e-3) -> torch.Tensor:
+    """Sorted masses with near-duplicates (N+0.984 vs D) removed."""
+    out: list[float] = []
+    for m in sorted(masses.tolist()):
+        if not out or m - out[-1] > tol:
+            out.append(m)
+    return torch.tensor(out, dtype=torch.float64)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

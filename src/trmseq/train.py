@@ -1,0 +1,511 @@
+"""The training loop: data, deep-supervised updates, EMA, validation, checkpoints, resume.
+
+Every optimizer step ``s`` uses the examples with global indices ``s * B * world + rank * B + j``;
+synthetic spectrum ``g`` is a pure function of ``(seed, g)`` and real spectra are visited in a
+seeded order per epoch, so the data position is the step number and ``--resume`` continues
+exactly where a run stopped. Under ``torchrun`` the loss module is wrapped in
+DistributedDataParallel (NCCL on GPUs, gloo on CPUs); only rank 0 validates and writes files.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import dataclasses
+import logging
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+
+from trmseq import checkpoint
+from trmseq.config import Config
+from trmseq.data import AnnotatedSet, Example, SpectrumBatch, SyntheticStream, collate
+from trmseq.decode import greedy_decode, peptide_masses
+from trmseq.errors import CheckpointError, ConfigError
+from trmseq.evaluate import score_peptides
+from trmseq.model.loss import DeepSupervision
+from trmseq.model.trm import TRM, count_parameters
+from trmseq.peptides import PeptideSampler
+from trmseq.tokenizer import Tokenizer
+
+logger = logging.getLogger(__name__)
+
+TRAIN_DOMAIN, VALIDATION_DOMAIN = 0, 1  # keep synthetic training and validation spectra apart
+CSV_FIELDS = [
+    "step", "elapsed_s", "lr", "loss", "seq_loss", "token_acc", "exact", "halt_acc",
+    "steps_run", "spectra_per_s", "presets", "max_length", "n_sup", "val_aa_precision",
+    "val_aa_recall", "val_peptide_recall",
+]  # fmt: skip
+Callback = Callable[[str, dict[str, Any]], None]
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """Return the device to use: ``auto`` picks CUDA, then MPS, then the CPU."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda: no CUDA device is available")
+    return device
+
+
+@dataclass
+class Progress:
+    """Where training stands; saved in every checkpoint."""
+
+    step: int = 0
+    elapsed_s: float = 0.0
+    best: dict[str, float] = field(default_factory=dict)
+
+
+class Schedule:
+    """Learning rate, curriculum stage, peptide length and recursion depth over training."""
+
+    def __init__(self, config: Config) -> None:
+        self.train = config.train
+        self.model = config.model
+
+    def fraction(self, progress: Progress) -> float:
+        """How far training has come, by steps or by wall time, whichever is further."""
+        t = self.train
+        by_steps = progress.step / t.max_steps
+        by_time = progress.elapsed_s / (60 * t.max_minutes) if t.max_minutes else 0.0
+        return min(1.0, max(by_steps, by_time))
+
+    def lr(self, progress: Progress) -> float:
+        """Linear warm-up, then cosine decay to 10% of the peak."""
+        t = self.train
+        if progress.step < t.warmup_steps:
+            return t.lr * (progress.step + 1) / t.warmup_steps
+        p = self.fraction(progress)
+        return t.lr * (0.1 + 0.45 * (1 + math.cos(math.pi * p)))
+
+    def presets(self, p: float) -> tuple[list[str], list[float]]:
+        """Presets of the current stage: 3/4 the stage's own, 1/4 spread over earlier ones."""
+        stage = sum(p >= u for u in self.train.curriculum_until)
+        names = list(self.train.curriculum[: stage + 1])
+        if stage == 0:
+            return names, [1.0]
+        return names, [0.25 / stage] * stage + [0.75]
+
+    def max_length(self, p: float) -> int:
+        """Longest synthetic peptide: grows from start_length until the curriculum ends."""
+        t = self.train
+        end = t.curriculum_until[-1] if t.curriculum_until else 0.0
+        grow = 1.0 if end == 0 else min(1.0, p / end)
+        return int(round(t.start_length + grow * (t.max_length - t.start_length)))
+
+    def depth(self, p: float) -> tuple[int, int, int]:
+        """(n_sup, h_cycles, l_cycles): shallow during the depth warm-up, then the config's."""
+        if p < self.train.depth_warmup:
+            return 1, 1, 1
+        return self.model.n_sup, self.model.h_cycles, self.model.l_cycles
+
+
+def _distributed() -> tuple[int, int]:
+    """Join the torchrun process group if there is one; return (rank, world size)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return dist.get_rank(), world
+
+
+class Trainer:
+    """Owns the model, its EMA, the optimizer and the data; :meth:`run` trains.
+
+    Parameters
+    ----------
+    config
+        The full configuration; a resumed run uses the checkpoint's instead.
+    output_dir
+        Where ``last.ckpt``, ``best.ckpt`` and ``metrics.csv`` go.
+    train_files, val_files
+        Annotated spectrum files; without train files, training is synthetic only.
+    init_checkpoint
+        Fine-tune from these weights (the model and vocabulary sections must match).
+    resume
+        Continue the run in ``output_dir`` from its ``last.ckpt``.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        output_dir: str | Path,
+        train_files: Sequence[str | Path] = (),
+        val_files: Sequence[str | Path] = (),
+        init_checkpoint: str | Path | None = None,
+        resume: bool = False,
+        seed: int = 0,
+        device: str = "auto",
+    ) -> None:
+        self.output_dir = Path(output_dir)
+        self.rank, self.world = _distributed()
+        self.device = resolve_device(device)
+        if self.device.type == "cuda" and self.world > 1:
+            self.device = torch.device("cuda", self.rank % torch.cuda.device_count())
+        self.progress = Progress()
+        state: dict[str, Any] | None = None
+        if resume:
+            payload = checkpoint.load(self.output_dir / "last.ckpt")
+            if "train_state" not in payload:
+                raise CheckpointError(f"{self.output_dir / 'last.ckpt'}: holds no training state")
+            config, state = payload["config"], payload["train_state"]
+            seed = int(state["seed"])
+            train_files, val_files = state["train_files"], state["val_files"]
+        self.config, self.seed = config, seed
+        self.train_files = [str(p) for p in train_files]
+        self.val_files = [str(p) for p in val_files]
+        self.schedule = Schedule(config)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.model, self.tokenizer = checkpoint.build_model(config)
+        if init_checkpoint is not None and state is None:
+            self._init_from(init_checkpoint)
+        self.model.to(self.device)
+        self.ema = copy.deepcopy(self.model).requires_grad_(False)
+        t = config.train
+        self.loss = DeepSupervision(
+            self.model, t.supervision_weighting, t.label_smoothing, t.spectrum_loss_weight,
+            t.halting, t.full_backprop,
+        )  # fmt: skip
+        self.step_module: torch.nn.Module = self.loss
+        if self.world > 1:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.step_module = DistributedDataParallel(self.loss, device_ids=ids)
+        self.optimizer = torch.optim.AdamW(
+            self.model.parameters(), lr=t.lr, weight_decay=t.weight_decay, betas=(0.9, 0.95)
+        )
+        self.synthetic = SyntheticStream(
+            PeptideSampler(self.tokenizer.vocab, t.min_length, t.max_length, t.mod_rate,
+                           t.nterm_rate),
+            config.data, seed, domain=TRAIN_DOMAIN,
+            charges=tuple(range(config.data.min_charge, config.data.max_charge + 1)),
+        )  # fmt: skip
+        self.real = (
+            AnnotatedSet(self.train_files, config.data, self.tokenizer, config.model.max_length)
+            if self.train_files else None
+        )  # fmt: skip
+        self.validation = self._validation_set() if self.rank == 0 else []
+        if state is not None:
+            self._restore(state)
+
+    # -- setup -------------------------------------------------------------------------------
+
+    def _init_from(self, path: str | Path) -> None:
+        payload = checkpoint.load(path)
+        theirs: Config = payload["config"]
+        if theirs.model != self.config.model or theirs.vocab != self.config.vocab:
+            raise ConfigError(
+                f"{path}: its model/vocab configuration differs from this run's; fine-tuning "
+                "keeps the checkpoint's model and vocab sections (drop them from --config)"
+            )
+        self.model.load_state_dict(payload["weights"])
+
+    def _validation_set(self) -> list[Example]:
+        if self.val_files:
+            return AnnotatedSet(
+                self.val_files, self.config.data, self.tokenizer, self.config.model.max_length
+            ).examples
+        t = self.config.train
+        stream = SyntheticStream(
+            PeptideSampler(self.tokenizer.vocab, t.min_length, t.max_length, t.mod_rate,
+                           t.nterm_rate),
+            self.config.data, self.seed, domain=VALIDATION_DOMAIN,
+            charges=tuple(range(self.config.data.min_charge, self.config.data.max_charge + 1)),
+        )  # fmt: skip
+        return [stream.example(i, [t.val_preset], [1.0]) for i in range(t.val_size)]
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.ema.load_state_dict(state["ema"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["torch_rng"])
+        self.progress = Progress(state["step"], state["elapsed_s"], dict(state["best"]))
+
+    # -- one step ----------------------------------------------------------------------------
+
+    def batch(self, step: int, p: float) -> SpectrumBatch:
+        """The examples of optimizer step ``step`` for this process."""
+        t = self.config.train
+        presets, weights = self.schedule.presets(p)
+        self.synthetic.sampler = dataclasses.replace(
+            self.synthetic.sampler, max_length=self.schedule.max_length(p)
+        )
+        examples = []
+        first = (step * self.world + self.rank) * t.batch_size
+        for g in range(first, first + t.batch_size):
+            use_real = (
+                self.real is not None
+                and np.random.default_rng([self.seed, g]).random() >= t.synthetic_fraction
+            )
+            if use_real:
+                examples.append(self.real.example(g, self.seed))
+            else:
+                examples.append(self.synthetic.example(g, presets, weights))
+        return collate(examples, self.tokenizer).to(self.device)
+
+    def _update(self, batch: SpectrumBatch, depth: tuple[int, int, int], lr: float) -> dict:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        self.model.train()
+        amp = self.device.type == "cuda"
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
+            loss, stats = self.step_module(batch, *depth)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.grad_clip)
+        self.optimizer.step()
+        decay = min(self.config.train.ema_decay, (1 + self.progress.step) / (10 + self.progress.step))
+        with torch.no_grad():
+            for e, m in zip(self.ema.parameters(), self.model.parameters(), strict=True):
+                e.lerp_(m, 1 - decay)
+        return {"loss": float(loss.detach()), **{k: float(v) for k, v in stats.items()}}
+
+    # -- validation and files ----------------------------------------------------------------
+
+    def validate(self) -> dict[str, float]:
+        """Greedy-decode the validation set with the EMA weights; metrics per recursion step."""
+        return validate(self.ema, self.tokenizer, self.validation, self.device)
+
+    def _save(self, name: str, metrics: dict[str, float]) -> None:
+        state = {
+            "model": self.model.state_dict(),
+            "ema": self.ema.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "step": self.progress.step,
+            "elapsed_s": self.progress.elapsed_s,
+            "best": self.progress.best,
+            "seed": self.seed,
+            "train_files": self.train_files,
+            "val_files": self.val_files,
+        }
+        checkpoint.save(self.output_dir / name, self.config, self.ema.state_dict(),
+                        self.progress.step, metrics, state)  # fmt: skip
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def run(self, callback: Callback | None = None) -> dict[str, Any]:
+        """Train until ``max_steps`` or ``max_minutes``; return the final summary."""
+        emit = callback or (lambda event, info: None)
+        t = self.config.train
+        if self.rank == 0:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+        writer = _CsvLog(self.output_dir / "metrics.csv", enabled=self.rank == 0,
+                         append=self.progress.step > 0)  # fmt: skip
+        emit("start", {"parameters": count_parameters(self.model), "device": str(self.device),
+                       "output_dir": str(self.output_dir), "world": self.world,
+                       "step": self.progress.step, "max_steps": t.max_steps})  # fmt: skip
+        window: list[dict] = []
+        start = time.perf_counter() - self.progress.elapsed_s
+        tick, tick_step = time.perf_counter(), self.progress.step
+        val: dict[str, float] = {}
+        try:
+            while not self._done():
+                p = self.schedule.fraction(self.progress)
+                depth = self.schedule.depth(p)
+                lr = self.schedule.lr(self.progress)
+                stats = self._update(self.batch(self.progress.step, p), depth, lr)
+                self.progress.step += 1
+                self.progress.elapsed_s = time.perf_counter() - start
+                window.append(stats)
+                step = self.progress.step
+                if step % t.log_every == 0 or self._done():
+                    rate = (step - tick_step) * t.batch_size * self.world / (time.perf_counter() - tick)
+                    tick, tick_step = time.perf_counter(), step
+                    row = _mean(window) | {"step": step, "elapsed_s": self.progress.elapsed_s,
+                                           "lr": lr, "spectra_per_s": rate, "n_sup": depth[0],
+                                           "presets": "+".join(self.schedule.presets(p)[0]),
+                                           "max_length": self.schedule.max_length(p)}  # fmt: skip
+                    window = []
+                    writer.write(row)
+                    emit("step", row)
+                if self.rank == 0 and (step % t.val_every == 0 or self._done()):
+                    val = self._validate_and_save(writer, emit)
+                elif self.rank == 0 and step % t.checkpoint_every == 0:
+                    self._save("last.ckpt", val)
+        except KeyboardInterrupt:
+            if self.rank == 0:
+                self._save("last.ckpt", val)
+            raise
+        return {"step": self.progress.step, "elapsed_s": self.progress.elapsed_s,
+                "best": self.progress.best, "last": val,
+                "output_dir": str(self.output_dir)}  # fmt: skip
+
+    def _done(self) -> bool:
+        t = self.config.train
+        if self.progress.step >= t.max_steps:
+            return True
+        over = bool(t.max_minutes) and self.progress.elapsed_s >= 60 * t.max_minutes
+        if self.world > 1:  # every rank must stop at the same step
+            flag = torch.tensor([float(over)], device=self.device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            over = bool(flag.item())
+        return over
+
+    def _validate_and_save(self, writer: _CsvLog, emit: Callback) -> dict[str, float]:
+        val = self.validate()
+        row = {"step": self.progress.step, "elapsed_s": self.progress.elapsed_s} | {
+            f"val_{k}": v for k, v in val.items() if f"val_{k}" in CSV_FIELDS
+        }
+        writer.write(row)
+        emit("validate", {"step": self.progress.step, **val})
+        key = (val["peptide_recall"], val["aa_precision"])
+        best = self.progress.best
+        if not best or key > (best["peptide_recall"], best["aa_precision"]):
+            self.progress.best = {"step": self.progress.step, **val}
+            self._save("best.ckpt", val)
+        self._save("last.ckpt", val)
+        return val
+
+
+def validate(
+    model: TRM, tokenizer: Tokenizer, examples: Sequence[Example], device: torch.device,
+    batch_size: int = 128,
+) -> dict[str, float]:
+    """Metrics of greedy decoding after every supervision step (keys ``*_step{k}``)."""
+    model.eval()
+    vocab = tokenizer.vocab
+    truth = [vocab.residue_masses(p).tolist() for _, p in examples]  # type: ignore[arg-type]
+    per_step: list[list[list[float] | None]] = []
+    with torch.no_grad():
+        for i in range(0, len(examples), batch_size):
+            batch = collate(examples[i : i + batch_size]).to(device)
+            outputs = model(batch)
+            for k, out in enumerate(outputs):
+                if len(per_step) <= k:
+                    per_step.append([])
+                per_step[k].extend(peptide_masses(p, vocab) for p in greedy_decode(out.logits, tokenizer))
+    result: dict[str, float] = {}
+    for k, preds in enumerate(per_step, start=1):
+        metrics, _ = score_peptides(truth, preds)
+        result[f"peptide_recall_step{k}"] = metrics.peptide_recall
+        result[f"aa_precision_step{k}"] = metrics.aa_precision
+    result.update(dataclasses.asdict(metrics))
+    return result
+
+
+def _mean(rows: list[dict]) -> dict[str, float]:
+    keys = rows[0].keys() if rows else []
+    return {k: float(np.mean([r[k] for r in rows])) for k in keys}
+
+
+class _CsvLog:
+    """Append metric rows to a CSV (and to TensorBoard when it is installed)."""
+
+    def __init__(self, path: Path, enabled: bool, append: bool) -> None:
+        self.enabled = enabled
+        self.path = path
+        self.tb = None
+        if not enabled:
+            return
+        if not append or not path.exists():
+            with open(path, "w", newline="") as f:
+                csv.DictWriter(f, CSV_FIELDS).writeheader()
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.tb = SummaryWriter(str(path.parent / "tensorboard"))
+        except ImportError:
+            pass
+
+    def write(self, row: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        with open(self.path, "a", newline="") as f:
+            csv.DictWriter(f, CSV_FIELDS, extrasaction="ignore").writerow(
+                {k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()}
+            )
+        if self.tb is not None:
+            for k, v in row.items():
+                if isinstance(v, (int, float)) and k != "step":
+                    self.tb.add_scalar(k, v, int(row["step"]))
+
+
+@dataclass
+class OverfitResult:
+    """How far ``overfit`` got."""
+
+    step: int
+    elapsed_s: float
+    loss: float  # sequence loss of the last supervision step
+    token_acc: float
+    passed: bool
+
+
+def overfit(
+    config: Config,
+    n_spectra: int = 32,
+    preset: str = "clean",
+    max_steps: int = 2000,
+    max_seconds: float = 120.0,
+    target_loss: float = 0.1,
+    target_acc: float = 0.95,
+    seed: int = 0,
+    device: str = "auto",
+    callback: Callback | None = None,
+    report_every: int = 25,
+) -> OverfitResult:
+    """Train on one fixed batch until loss < ``target_loss`` and token accuracy > ``target_acc``.
+
+    A sanity check of the whole stack (features, recursion, loss, optimizer): a model that can
+    learn anything can learn one batch by heart.
+    """
+    emit = callback or (lambda event, info: None)
+    dev = resolve_device(device)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model, tokenizer = checkpoint.build_model(config)
+    model.to(dev).train()
+    t = config.train
+    stream = SyntheticStream(
+        PeptideSampler(tokenizer.vocab, t.min_length, t.start_length, t.mod_rate, t.nterm_rate),
+        config.data, seed, domain=TRAIN_DOMAIN,
+        charges=tuple(range(config.data.min_charge, config.data.max_charge + 1)),
+    )  # fmt: skip
+    batch = collate([stream.example(i, [preset], [1.0]) for i in range(n_spectra)], tokenizer)
+    batch = batch.to(dev)
+    loss_module = DeepSupervision(model, t.supervision_weighting, t.label_smoothing,
+                                  t.spectrum_loss_weight, t.halting, t.full_backprop)  # fmt: skip
+    optimizer = torch.optim.AdamW(model.parameters(), lr=t.lr, weight_decay=0.0)
+    emit("start", {"parameters": count_parameters(model), "device": str(dev), "n": n_spectra})
+    start = time.perf_counter()
+    cfg = config.model
+    stats: dict[str, torch.Tensor] = {}
+    step = 0
+    while step < max_steps and time.perf_counter() - start < max_seconds:
+        for group in optimizer.param_groups:
+            group["lr"] = t.lr * min(1.0, (step + 1) / 20)
+        loss, stats = loss_module(batch, cfg.n_sup, cfg.h_cycles, cfg.l_cycles)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
+        optimizer.step()
+        step += 1
+        seq, acc = float(stats["seq_loss"]), float(stats["token_acc"])
+        if step % report_every == 0 or (seq < target_loss and acc > target_acc):
+            emit("step", {"step": step, "elapsed_s": time.perf_counter() - start,
+                          "loss": seq, "token_acc": acc, "exact": float(stats["exact"])})  # fmt: skip
+        if seq < target_loss and acc > target_acc:
+            break
+    seq, acc = float(stats["seq_loss"]), float(stats["token_acc"])
+    return OverfitResult(step, time.perf_counter() - start, seq, acc,
+                         seq < target_loss and acc > target_acc)  # fmt: skip

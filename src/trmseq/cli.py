@@ -243,14 +243,16 @@ def train(
     from trmseq.train import Trainer
 
     cfg = config_mod.load(config)
-    cfg = _apply(cfg, "train", max_steps=max_steps, max_minutes=max_time, batch_size=batch_size,
-                 lr=lr, synthetic_fraction=synthetic_fraction)  # fmt: skip
+    cfg = _apply(cfg, "train", batch_size=batch_size, lr=lr, synthetic_fraction=synthetic_fraction)
     if resume and output_dir is None:
         raise ConfigError("--resume needs --output-dir: the run folder to continue")
+    if resume and (config or train_files or val_files or model or batch_size or lr):
+        raise ConfigError("--resume continues with the run's own configuration and files; "
+                          "only --max-steps, --max-time and --device may be given")  # fmt: skip
     out = output_dir or new_run_dir()
     trainer = Trainer(
         cfg, out, expand_paths(train_files or []), expand_paths(val_files or []), model,
-        resume=resume, seed=seed, device=device,
+        resume=resume, seed=seed, device=device, max_steps=max_steps, max_minutes=max_time,
     )  # fmt: skip
     if resume:
         err.print(f"resuming {out} at step {trainer.progress.step:,}")
@@ -320,6 +322,120 @@ def overfit(
               f"{result.elapsed_s:.1f} s")  # fmt: skip
     if not result.passed:
         raise typer.Exit(code=1)
+
+
+ModelOption = Annotated[
+    Path | None,
+    typer.Option("--model", "-m", help="Checkpoint (default: $TRMSEQ_MODEL, else the bundled model)."),
+]
+
+
+@app.command()
+@handle_errors
+def predict(
+    spectra: Annotated[list[Path], typer.Argument(help="MGF, mzML or mzXML files or folders.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Results: .mztab (mzTab 1.0) or .tsv.")
+    ] = Path("trmseq.mztab"),
+    model: ModelOption = None,
+    batch_size: Annotated[int | None, typer.Option(min=1, help="Spectra per forward pass.")] = None,
+    top_k: Annotated[int | None, typer.Option(min=1, help="Candidates per spectrum.")] = None,
+    n_sup: Annotated[
+        int | None, typer.Option(min=1, help="Recursion depth (default: the model's).")
+    ] = None,
+    halting: Annotated[
+        bool | None,
+        typer.Option("--halting/--no-halting", help="Stop refining once the model is confident."),
+    ] = None,
+    tolerance: Annotated[
+        float | None, typer.Option(min=0.0, help="Precursor tolerance in ppm (default 50).")
+    ] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
+    config: ConfigOption = None,
+) -> None:
+    """Sequence peptides de novo from spectrum files."""
+    from trmseq.io import expand_paths
+    from trmseq.predict import predict_files
+
+    cfg_override = config_mod.load(config) if config else None
+    files = expand_paths(spectra)
+    start = time.perf_counter()
+    with progress() as bar:
+        task = bar.add_task("sequencing", total=None)
+        summary = predict_files(
+            files, output, model_path=model, config_override=cfg_override, device=device,
+            decode_changes=dict(batch_size=batch_size, top_k=top_k, n_sup=n_sup, halting=halting,
+                                precursor_tol_ppm=tolerance),
+            on_spectra=lambda n: bar.advance(task, n),
+        )  # fmt: skip
+    elapsed = time.perf_counter() - start
+    c = summary.counter
+    err.print(f"read {c.read:,} spectra from {len(files)} file(s); sequenced {c.n_used:,} "
+              f"({summary.n_fit:,} fit the precursor), skipped {c.n_skipped:,}; "
+              f"{elapsed:.1f} s, {c.read / max(elapsed, 1e-9):.1f} spectra/s")  # fmt: skip
+    for reason, n_skipped in c.counts.most_common():
+        err.print(f"  skipped {n_skipped:,}: {reason}", markup=False)
+    if summary.skipped_log is not None:
+        err.print(f"skipped spectra listed in {summary.skipped_log}")
+    err.print(f"wrote {summary.n_rows:,} PSMs to {output}")
+
+
+@app.command()
+@handle_errors
+def evaluate(
+    spectra: Annotated[list[Path], typer.Argument(help="Annotated (SEQ=) spectrum files or folders.")],
+    model: ModelOption = None,
+    predictions: Annotated[
+        Path | None,
+        typer.Option("--predictions", "-p", help="Score this .mztab/.tsv instead of running a model."),
+    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the full report as JSON.")] = None,
+    plot_out: Annotated[
+        Path | None, typer.Option("--plot", help="Write precision-coverage and per-step plots (PNG).")
+    ] = None,
+    n_sup: Annotated[
+        int | None, typer.Option(min=1, help="Recursion depth (default: the model's).")
+    ] = None,
+    halting: Annotated[
+        bool | None,
+        typer.Option("--halting/--no-halting", help="Stop refining once the model is confident."),
+    ] = None,
+    batch_size: Annotated[int | None, typer.Option(min=1, help="Spectra per forward pass.")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
+    config: ConfigOption = None,
+) -> None:
+    """Measure accuracy on annotated spectra (Casanovo-compatible metrics)."""
+    from trmseq import report
+    from trmseq.io import expand_paths
+
+    if model is not None and predictions is not None:
+        raise ConfigError("give --model or --predictions, not both")
+    files = expand_paths(spectra)
+    cfg = config_mod.load(config) if config else None
+    if plot_out is not None:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise ConfigError('--plot needs matplotlib: pip install "trmseq[plot]"') from None
+    with progress() as bar:
+        task = bar.add_task("evaluating", total=None)
+        if predictions is not None:
+            ev = report.evaluate_predictions(files, predictions, cfg or config_mod.Config())
+        else:
+            ev = report.evaluate_model(
+                files, model, cfg, device,
+                dict(n_sup=n_sup, halting=halting, batch_size=batch_size),
+                on_spectra=lambda n: bar.advance(task, n),
+            )  # fmt: skip
+    typer.echo(report.format_table(ev))
+    for reason, n_skipped in ev.counter.counts.most_common():
+        err.print(f"  skipped {n_skipped:,}: {reason}", markup=False)
+    if json_out is not None:
+        report.write_json(ev, json_out)
+        err.print(f"wrote {json_out}")
+    if plot_out is not None:
+        report.plot(ev, plot_out)
+        err.print(f"wrote {plot_out}")
 
 
 def main() -> None:

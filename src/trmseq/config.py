@@ -163,6 +163,27 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class DecodeConfig:
+    """How `trmseq predict` and `trmseq evaluate` turn model outputs into peptides."""
+
+    precursor_tol_ppm: float = _opt(50.0, "a peptide fits the precursor within this many ppm")
+    isotopes: tuple[int, ...] = _opt((0, 1), "precursor isotope offsets (13C peaks) to accept")
+    beam: int = _opt(256, "states kept per slot by the mass-constrained search")
+    top_k: int = _opt(1, "candidates reported per spectrum")
+    n_sup: int = _opt(0, "recursion depth (supervision steps) at inference; 0: the model's")
+    halting: bool = _opt(True, "stop refining a spectrum once the halting head says it is right")
+    batch_size: int = _opt(128, "spectra per forward pass")
+
+    def __post_init__(self) -> None:
+        _check(self.precursor_tol_ppm > 0, "decode.precursor_tol_ppm > 0")
+        _check(len(self.isotopes) >= 1 and all(-2 <= k <= 5 for k in self.isotopes),
+               "decode.isotopes: one or more offsets within -2..5")  # fmt: skip
+        _check(self.beam >= 1 and self.top_k >= 1 and self.batch_size >= 1,
+               "decode.beam, decode.top_k and decode.batch_size >= 1")  # fmt: skip
+        _check(self.n_sup >= 0, "decode.n_sup >= 0")
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything trmseq can be configured with."""
 
@@ -170,6 +191,7 @@ class Config:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    decode: DecodeConfig = field(default_factory=DecodeConfig)
 
     def __post_init__(self) -> None:
         _check(self.train.max_length + 1 <= self.model.max_length,

@@ -111,3 +111,53 @@ def score_peptides(
         peptide_recall=float(exact.sum()) / n if n else 0.0,
     )
     return metrics, exact
+
+
+@dataclass(frozen=True)
+class Curve:
+    """Precision against coverage, spectra ranked by score (all spectra count in coverage)."""
+
+    coverage: np.ndarray
+    precision: np.ndarray
+    auc: float  # area under the curve: 1 = every spectrum right and ranked
+
+
+def precision_coverage(scores: Sequence[float], correct: Sequence[bool], n_spectra: int) -> Curve:
+    """Rank predictions by score; precision of the top k against k / ``n_spectra``.
+
+    Spectra without a prediction are not in ``scores`` but count in ``n_spectra``, so
+    coverage never reaches 1 for them (as in Casanovo's evaluation).
+    """
+    order = np.argsort(-np.asarray(scores, dtype=float), kind="stable")
+    hits = np.asarray(correct, dtype=float)[order]
+    if len(hits) == 0 or n_spectra == 0:
+        return Curve(np.zeros(0), np.zeros(0), 0.0)
+    k = np.arange(1, len(hits) + 1)
+    precision = np.cumsum(hits) / k
+    coverage = k / n_spectra
+    auc = float(np.sum(precision) / n_spectra)  # right Riemann sum: each spectrum 1/N wide
+    return Curve(coverage, precision, auc)
+
+
+def recall_at_fdr(
+    scores: Sequence[float], correct: Sequence[bool], n_spectra: int, fdr: float
+) -> tuple[float, float | None]:
+    """Peptide recall at the lowest score threshold whose precision is still >= 1 - ``fdr``.
+
+    Returns
+    -------
+    (recall, threshold); threshold is None when no threshold reaches that precision.
+    """
+    s = np.asarray(scores, dtype=float)
+    order = np.argsort(-s, kind="stable")
+    hits = np.asarray(correct, dtype=bool)[order]
+    if len(hits) == 0:
+        return 0.0, None
+    precision = np.cumsum(hits) / np.arange(1, len(hits) + 1)
+    # only cut between distinct scores: ties are kept or dropped together
+    boundary = np.r_[s[order][1:] != s[order][:-1], True]
+    ok = np.nonzero((precision >= 1 - fdr) & boundary)[0]
+    if len(ok) == 0:
+        return 0.0, None
+    k = ok[-1]
+    return float(hits[: k + 1].sum()) / n_spectra, float(s[order][k])

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trmseq.constants import C13_DIFF, CO, H2O, NH3, PROTON, RESIDUE_MASSES
+from trmseq.constants import C13_DIFF, CO, H2O, NH3, PROTON
 from trmseq.errors import ConfigError
 from trmseq.io.atomic import atomic_write
 from trmseq.io.mgf import write_mgf
@@ -261,9 +261,12 @@ def _extra_peaks(
                 mzs.append(mz(neutral + C13_DIFF, charge))
                 ints.append(level * min(2.0, 0.00055 * neutral) * params.isotope_ratio)
     if params.immonium_rate > 0:
-        for aa in sorted(set(residues) & set(_IMMONIUM_PRONE)):
+        # One immonium ion per distinct (modified) immonium-prone residue: M+16 gives 120.
+        kinds = {(aa, round(float(m), 4)) for aa, m in zip(residues, residue_masses, strict=True)
+                 if aa in _IMMONIUM_PRONE}  # fmt: skip
+        for _, mass in sorted(kinds):
             if rng.random() < params.immonium_rate:
-                mzs.append(RESIDUE_MASSES[aa] - CO + PROTON)
+                mzs.append(mass - CO + PROTON)
                 ints.append(0.1 * rng.lognormal(0.0, 0.8))
     return np.asarray(mzs, dtype=np.float64), np.asarray(ints, dtype=np.float64)
 

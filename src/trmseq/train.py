@@ -142,7 +142,10 @@ class Trainer:
     init_checkpoint
         Fine-tune from these weights (the model and vocabulary sections must match).
     resume
-        Continue the run in ``output_dir`` from its ``last.ckpt``.
+        Continue the run in ``output_dir`` from its ``last.ckpt``, with the checkpoint's
+        configuration, seed and files.
+    max_steps, max_minutes
+        Override the training budget (also of a resumed run, e.g. to extend it).
     """
 
     def __init__(
@@ -155,6 +158,8 @@ class Trainer:
         resume: bool = False,
         seed: int = 0,
         device: str = "auto",
+        max_steps: int | None = None,
+        max_minutes: float | None = None,
     ) -> None:
         self.output_dir = Path(output_dir)
         self.rank, self.world = _distributed()
@@ -170,6 +175,9 @@ class Trainer:
             config, state = payload["config"], payload["train_state"]
             seed = int(state["seed"])
             train_files, val_files = state["train_files"], state["val_files"]
+        budget = {k: v for k, v in (("max_steps", max_steps), ("max_minutes", max_minutes)) if v is not None}
+        if budget:  # the one thing a resumed run may change: how long it goes on
+            config = dataclasses.replace(config, train=dataclasses.replace(config.train, **budget))
         self.config, self.seed = config, seed
         self.train_files = [str(p) for p in train_files]
         self.val_files = [str(p) for p in val_files]
@@ -319,7 +327,8 @@ class Trainer:
         tick, tick_step = time.perf_counter(), self.progress.step
         val: dict[str, float] = {}
         try:
-            while not self._done():
+            done = self._done()
+            while not done:
                 p = self.schedule.fraction(self.progress)
                 depth = self.schedule.depth(p)
                 lr = self.schedule.lr(self.progress)
@@ -328,7 +337,8 @@ class Trainer:
                 self.progress.elapsed_s = time.perf_counter() - start
                 window.append(stats)
                 step = self.progress.step
-                if step % t.log_every == 0 or self._done():
+                done = self._done()  # a collective under torchrun: every rank calls it once
+                if step % t.log_every == 0 or done:
                     rate = (step - tick_step) * t.batch_size * self.world / (time.perf_counter() - tick)
                     tick, tick_step = time.perf_counter(), step
                     row = _mean(window) | {"step": step, "elapsed_s": self.progress.elapsed_s,
@@ -338,7 +348,7 @@ class Trainer:
                     window = []
                     writer.write(row)
                     emit("step", row)
-                if self.rank == 0 and (step % t.val_every == 0 or self._done()):
+                if self.rank == 0 and (step % t.val_every == 0 or done):
                     val = self._validate_and_save(writer, emit)
                 elif self.rank == 0 and step % t.checkpoint_every == 0:
                     self._save("last.ckpt", val)

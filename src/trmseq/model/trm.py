@@ -46,6 +46,13 @@ class Memory:
     intensity: torch.Tensor  # (batch, n_peaks)
     precursor_mass: torch.Tensor  # (batch,) float64
 
+    def select(self, index: torch.Tensor) -> Memory:
+        """The memory of a subset of the batch (spectra still being refined)."""
+        return Memory(
+            [(k[index], v[index]) for k, v in self.kv], self.mask[index], self.x[index],
+            self.mz[index], self.intensity[index], self.precursor_mass[index],
+        )  # fmt: skip
+
 
 @dataclass
 class Carry:
@@ -59,6 +66,10 @@ class Carry:
     def detach(self) -> Carry:
         """Return the carry cut from the autograd graph."""
         return Carry(self.y.detach(), self.z.detach(), self.feedback, self.prefix)
+
+    def select(self, index: torch.Tensor) -> Carry:
+        """The carry of a subset of the batch."""
+        return Carry(self.y[index], self.z[index], self.feedback[index], self.prefix[index])
 
 
 @dataclass
@@ -102,8 +113,10 @@ class TRM(nn.Module):
         if config.answer_feedback == "soft_embedding":
             self.answer_embedding = nn.Linear(c, d, bias=False)
         self.q_head = nn.Linear(d, 1)
-        self.y_init = nn.Parameter(torch.randn(d) * 0.02)
-        self.z_init = nn.Parameter(torch.randn(d) * 0.02)
+        # Fixed starting states, as in TRM: the first cycle runs without gradient whenever
+        # h_cycles > 1, so learned ones would not be trained.
+        self.register_buffer("y_init", torch.randn(d) * 0.02)
+        self.register_buffer("z_init", torch.randn(d) * 0.02)
         with torch.no_grad():
             self.q_head.weight.zero_()
             self.q_head.bias.fill_(-5.0)  # start by never halting (TRM)

@@ -1,0 +1,188 @@
+"""Write PSMs as mzTab 1.0 (Identification, Summary mode) or as a plain TSV table.
+
+Follows FORMATS.md section 1: the required metadata, the real fixed and variable modifications
+as Unimod terms, ms_run locations with format and id_format, PSH/PSM columns in the spec
+order, the spec form of ``modifications`` (``3-UNIMOD:35,0-UNIMOD:1``), and ``null`` for every
+empty cell. trmseq has no PSI-MS term of its own, so it names itself as a user parameter.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from trmseq import __version__
+from trmseq.constants import UNIMOD
+from trmseq.psm import PSM
+from trmseq.vocab import Token, Vocabulary
+
+SOFTWARE = f"[, , trmseq, {__version__}]"
+COLUMNS = [
+    "sequence", "PSM_ID", "accession", "unique", "database", "database_version",
+    "search_engine", "search_engine_score[1]", "modifications", "retention_time", "charge",
+    "exp_mass_to_charge", "calc_mass_to_charge", "spectra_ref", "pre", "post", "start", "end",
+    "opt_global_cv_MS:1003169_proforma_peptidoform_sequence", "opt_global_aa_scores",
+    "opt_global_precursor_error_ppm", "opt_global_isotope", "opt_global_fits_precursor",
+    "opt_global_recursion_steps", "opt_global_rank", "opt_global_spectrum_title",
+    "opt_global_cv_MS:1003057_scan_number", "opt_global_cv_MS:1003063_universal_spectrum_identifier",
+]  # fmt: skip
+_FORMATS = {  # suffix -> (file format CV, nativeID format CV)
+    ".mgf": ("[MS, MS:1001062, Mascot MGF format, ]",
+             "[MS, MS:1000774, multiple peak list nativeID format, ]"),
+    ".mzml": ("[MS, MS:1000584, mzML format, ]", "[MS, MS:1001530, mzML unique identifier, ]"),
+    ".mzxml": ("[MS, MS:1000566, ISB mzXML format, ]",
+               "[MS, MS:1000776, scan number only nativeID format, ]"),
+}  # fmt: skip
+
+
+def _unimod(delta: float) -> tuple[str, str] | None:
+    """(accession, name) of the Unimod entry with this mass, if trmseq knows one."""
+    for name, (number, mass) in UNIMOD.items():
+        if abs(mass - delta) < 0.0015:
+            return f"UNIMOD:{number}", name
+    return None
+
+
+def _mod_terms(token: Token) -> list[str]:
+    """The accessions of a token's modifications (CHEMMOD:+x for unknown deltas)."""
+    terms = []
+    for delta in token.deltas:
+        known = _unimod(delta)
+        terms.append(known[0] if known else f"CHEMMOD:{delta:+.6f}")
+    if token.is_nterm and len(token.deltas) > 1:  # one combined N-terminal chemistry
+        return [f"CHEMMOD:{token.delta:+.6f}"]
+    return terms
+
+
+def _mod_param(token: Token, delta: float) -> str:
+    known = _unimod(delta)
+    if known:
+        return f"[UNIMOD, {known[0]}, {known[1]}, ]"
+    return f"[CHEMMOD, CHEMMOD:{delta:+.6f}, , ]"
+
+
+def metadata(vocab: Vocabulary, runs: Sequence[Path], settings: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The MTD lines: version, mode, runs, software and settings, score, modifications."""
+    lines = [
+        ("mzTab-version", "1.0.0"),
+        ("mzTab-mode", "Summary"),
+        ("mzTab-type", "Identification"),
+        ("description", "trmseq de novo peptide sequencing of " + ", ".join(p.name for p in runs)),
+    ]
+    for i, run in enumerate(runs, start=1):
+        file_format, id_format = _FORMATS.get(run.suffix.lower(), (None, None))
+        lines.append((f"ms_run[{i}]-location", Path(run).resolve().as_uri()))
+        if file_format:
+            lines.append((f"ms_run[{i}]-format", file_format))
+            lines.append((f"ms_run[{i}]-id_format", id_format))
+    lines.append(("software[1]", SOFTWARE))
+    lines.extend((f"software[1]-setting[{i}]", f"{k} = {v}") for i, (k, v) in enumerate(settings, 1))
+    lines.append(("psm_search_engine_score[1]",
+                  "[MS, MS:1001143, search engine specific score for PSMs, ]"))  # fmt: skip
+    lines.extend(_modification_lines(vocab))
+    return lines
+
+
+def _modification_lines(vocab: Vocabulary) -> list[tuple[str, str]]:
+    lines: list[tuple[str, str]] = []
+    fixed = [vocab[name] for name in vocab.fixed_mods]
+    variable = [vocab[name] for name in vocab.variable_mods]
+    for kind, tokens, none in (
+        ("fixed_mod", fixed, "[MS, MS:1002453, No fixed modifications searched, ]"),
+        ("variable_mod", variable, "[MS, MS:1002454, No variable modifications searched, ]"),
+    ):
+        if not tokens:
+            lines.append((f"{kind}[1]", none))
+        for i, token in enumerate(tokens, start=1):
+            combined = token.is_nterm and len(token.deltas) > 1
+            param = (f"[CHEMMOD, CHEMMOD:{token.delta:+.6f}, , ]" if combined
+                     else _mod_param(token, token.deltas[0]))  # fmt: skip
+            lines.append((f"{kind}[{i}]", param))
+            lines.append((f"{kind}[{i}]-site", "N-term" if token.is_nterm else token.residue))
+            if token.is_nterm:
+                lines.append((f"{kind}[{i}]-position", "Any N-term"))
+    return lines
+
+
+def modifications(peptide: Sequence[str], vocab: Vocabulary) -> str:
+    """The spec's ``modifications`` cell: ``{position}-{accession}``, comma separated."""
+    parts = []
+    position = 0
+    for name in peptide:
+        token = vocab[name]
+        if not token.is_nterm:
+            position += 1
+        parts.extend(f"{0 if token.is_nterm else position}-{term}" for term in _mod_terms(token))
+    return ",".join(parts) or "null"
+
+
+def _fmt(value: object, digits: int = 6) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        if value != value:
+            return "NaN"
+        return f"{value:.{digits}f}"
+    text = str(value)
+    return text.replace("\t", " ").replace("\n", " ") if text else "null"
+
+
+def psm_row(psm: PSM, psm_id: int, run: int, vocab: Vocabulary) -> list[str]:
+    """The PSM line's cells (without the leading ``PSM``), in :data:`COLUMNS` order."""
+    s = psm.spectrum
+    peptide = psm.peptide
+    sequence = "".join(vocab[t].residue for t in peptide) if peptide else None
+    proforma = vocab.proforma(peptide) if peptide else None
+    scan = s.scan if s.scan and s.scan.isdigit() else None
+    where = (s.ref.replace("=", ":", 1) if s.ref.startswith(("index=", "scan="))
+             else f"scan:{scan}" if scan else None)  # fmt: skip
+    usi = f"mzspec:USI000000:{Path(s.file).stem}:{where}:{proforma}/{s.charge}" if proforma and where else None
+    return [
+        _fmt(sequence), str(psm_id), "null", "null", "null", "null", SOFTWARE,
+        _fmt(psm.score, 5) if peptide else "null",
+        modifications(peptide, vocab) if peptide else "null",
+        _fmt(s.rt_seconds, 3), _fmt(s.charge), _fmt(s.precursor_mz, 5), _fmt(psm.calc_mz, 5),
+        f"ms_run[{run}]:{s.ref}", "null", "null", "null", "null",
+        _fmt(proforma), ",".join(f"{x:.5f}" for x in psm.aa_scores) or "null",
+        _fmt(psm.precursor_error_ppm, 2), _fmt(psm.isotope),
+        _fmt(psm.fits_precursor) if peptide else "null", str(psm.recursion_steps),
+        str(psm.rank), _fmt(s.title), _fmt(f"ms_run[{run}]:scan={scan}" if scan else None),
+        _fmt(usi),
+    ]  # fmt: skip
+
+
+def write_mztab(
+    handle: TextIO, psms: Iterable[PSM], vocab: Vocabulary, runs: Sequence[Path],
+    settings: Sequence[tuple[str, str]] = (),
+) -> int:
+    """Write an mzTab file; PSMs without a peptide are left out. Returns the rows written."""
+    writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+    writer.writerows(["MTD", k, v] for k, v in metadata(vocab, runs, settings))
+    writer.writerow([])
+    writer.writerow(["PSH", *COLUMNS])
+    run_of = {str(p): i for i, p in enumerate(runs, start=1)}
+    n = 0
+    for psm in psms:
+        if psm.peptide is None:
+            continue
+        n += 1
+        writer.writerow(["PSM", *psm_row(psm, n, run_of[psm.spectrum.file], vocab)])
+    return n
+
+
+def write_tsv(handle: TextIO, psms: Iterable[PSM], vocab: Vocabulary, runs: Sequence[Path]) -> int:
+    """Write the PSM table alone, with a header (spectra_ref keeps its ms_run[k] prefix)."""
+    writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+    writer.writerow([*COLUMNS, "file"])
+    run_of = {str(p): i for i, p in enumerate(runs, start=1)}
+    n = 0
+    for psm in psms:
+        if psm.peptide is None:
+            continue
+        n += 1
+        writer.writerow([*psm_row(psm, n, run_of[psm.spectrum.file], vocab), psm.spectrum.file])
+    return n

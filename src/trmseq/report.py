@@ -1,0 +1,314 @@
+"""`trmseq evaluate`: how accurate a model (or a predictions file) is on annotated spectra.
+
+Builds an :class:`Evaluation`: Casanovo-compatible residue and peptide metrics, the
+precision-coverage curve, peptide recall at 1% and 5% FDR, breakdowns by peptide length and
+charge, and, with a model, accuracy after each recursion step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from trmseq.config import Config
+from trmseq.errors import InputError, PeptideError
+from trmseq.evaluate import Curve, Metrics, precision_coverage, recall_at_fdr, score_peptides
+from trmseq.reading import usable_spectra
+from trmseq.spectrum import SkipCounter
+from trmseq.vocab import Vocabulary
+
+
+@dataclass
+class Evaluation:
+    """Everything `trmseq evaluate` reports."""
+
+    metrics: Metrics
+    curve: Curve
+    recall_at_fdr: dict[str, tuple[float, float | None]]  # "1%" -> (recall, score threshold)
+    by_length: dict[int, Metrics]
+    by_charge: dict[int, Metrics]
+    per_step: list[dict[str, float]]  # with a model: metrics after each recursion step
+    counter: SkipCounter
+    n_fit: int = 0
+    source: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _masses(peptide: Sequence[str] | None, vocab: Vocabulary) -> list[float] | None:
+    from trmseq.decode import peptide_masses
+
+    return peptide_masses(peptide, vocab) if peptide else None
+
+
+def build(
+    truths: list[tuple[str, ...]],
+    charges: list[int],
+    predictions: list[tuple[str, ...] | None],
+    scores: list[float],
+    vocab: Vocabulary,
+    counter: SkipCounter,
+    per_step: list[dict[str, float]] | None = None,
+    source: str = "",
+) -> Evaluation:
+    """Assemble the evaluation from aligned truths, predictions and scores."""
+    true_m = [vocab.residue_masses(t).tolist() for t in truths]
+    pred_m = [_masses(p, vocab) for p in predictions]
+    metrics, exact = score_peptides(true_m, pred_m)
+    has = [i for i, p in enumerate(pred_m) if p]
+    curve = precision_coverage([scores[i] for i in has], [exact[i] for i in has], len(truths))
+    fdr = {f"{int(f * 100)}%": recall_at_fdr([scores[i] for i in has], [exact[i] for i in has],
+                                              len(truths), f) for f in (0.01, 0.05)}  # fmt: skip
+
+    def split(keys: list[int]) -> dict[int, Metrics]:
+        out = {}
+        for key in sorted(set(keys)):
+            idx = [i for i, k in enumerate(keys) if k == key]
+            out[key] = score_peptides([true_m[i] for i in idx], [pred_m[i] for i in idx])[0]
+        return out
+
+    lengths = [vocab.n_residues(t) for t in truths]
+    n_fit = 0
+    return Evaluation(metrics, curve, fdr, split(lengths), split(charges), per_step or [],
+                      counter, n_fit, source)  # fmt: skip
+
+
+def evaluate_model(
+    files: Sequence[Path],
+    model_path: str | Path | None,
+    config_override: Config | None = None,
+    device: str = "auto",
+    decode_changes: dict | None = None,
+    on_spectra: Callable[[int], object] | None = None,
+) -> Evaluation:
+    """Run a model on annotated spectra and score it, step by step and after decoding."""
+    from trmseq import checkpoint
+    from trmseq.data import collate
+    from trmseq.decode import greedy_decode
+    from trmseq.paths import resolve_model
+    from trmseq.predict import decode_spectrum, infer, peptide_score
+    from trmseq.train import resolve_device
+
+    path = resolve_model(model_path)
+    model, tokenizer, config, _ = checkpoint.load_model(path)
+    decode = config_override.decode if config_override else config.decode
+    decode = dataclasses.replace(decode, **{k: v for k, v in (decode_changes or {}).items()
+                                            if v is not None}, top_k=1)  # fmt: skip
+    dev = resolve_device(device)
+    model.to(dev).eval()
+    n_sup = decode.n_sup or config.model.n_sup
+    vocab = tokenizer.vocab
+    counter = SkipCounter()
+    examples = list(usable_spectra(files, config.data, counter, vocab))
+    if not examples:
+        raise InputError(f"{', '.join(map(str, files))}: no usable annotated spectra to evaluate")
+    truths = [p for _, p in examples]
+    charges = [s.charge for s, _ in examples]
+    predictions: list[tuple[str, ...] | None] = []
+    scores: list[float] = []
+    step_preds: list[list[tuple[str, ...] | None]] = [[] for _ in range(n_sup)]
+    step_greedy: list[list[tuple[str, ...]]] = [[] for _ in range(n_sup)]
+    n_fit = 0
+    for i in range(0, len(examples), decode.batch_size):
+        chunk = examples[i : i + decode.batch_size]
+        batch = collate(chunk).to(dev)
+        out = infer(model, batch, n_sup, halting=False, keep_steps=True)
+        assert out.per_step is not None and out.per_step_q is not None
+        per_step = [lp.cpu().numpy() for lp in out.per_step]
+        q = np.stack([x.cpu().numpy() for x in out.per_step_q])  # (steps, batch)
+        for k in range(n_sup):
+            step_greedy[k].extend(greedy_decode(out.per_step[k], tokenizer))
+        for j, (spectrum, _) in enumerate(chunk):
+            chosen = n_sup - 1
+            if decode.halting:
+                halted = np.nonzero(q[:-1, j] > 0)[0]
+                chosen = int(halted[0]) if len(halted) else n_sup - 1
+            for k in range(n_sup):
+                found = decode_spectrum(per_step[k][j], spectrum, tokenizer, decode)
+                step_preds[k].append(found[0].peptide if found else None)
+                if k == chosen:
+                    predictions.append(found[0].peptide if found else None)
+                    scores.append(peptide_score(found[0]) if found else -2.0)
+                    n_fit += bool(found and found[0].fits)
+        if on_spectra is not None:
+            on_spectra(len(chunk))
+    true_m = [vocab.residue_masses(t).tolist() for t in truths]
+    steps = []
+    for k in range(n_sup):
+        decoded = score_peptides(true_m, [_masses(p, vocab) for p in step_preds[k]])[0]
+        greedy = score_peptides(true_m, [_masses(p, vocab) for p in step_greedy[k]])[0]
+        steps.append({"step": k + 1, "peptide_recall": decoded.peptide_recall,
+                      "aa_precision": decoded.aa_precision, "aa_recall": decoded.aa_recall,
+                      "greedy_peptide_recall": greedy.peptide_recall,
+                      "greedy_aa_precision": greedy.aa_precision})  # fmt: skip
+    ev = build(truths, charges, predictions, scores, vocab, counter, steps, str(path))
+    ev.n_fit = n_fit
+    return ev
+
+
+def evaluate_predictions(files: Sequence[Path], predictions: Path, config: Config) -> Evaluation:
+    """Score a predictions file (trmseq's mzTab or TSV; Casanovo 5 mzTab) on annotated files."""
+    vocab = config.vocab.build()
+    table = _read_predictions(predictions, files)
+    counter = SkipCounter()
+    truths, charges, preds, scores = [], [], [], []
+    n_fit = 0
+    for spectrum, peptide in usable_spectra(files, config.data, counter, vocab):
+        truths.append(peptide)
+        charges.append(spectrum.charge)
+        row = table.get((str(Path(spectrum.file).resolve()), spectrum.ref))
+        if row is None:
+            preds.append(None)
+            scores.append(-2.0)
+            continue
+        text, score = row
+        try:
+            preds.append(vocab.parse(text))
+        except PeptideError:
+            preds.append(None)
+        scores.append(score)
+        n_fit += score >= 0
+    if not truths:
+        raise InputError(f"{', '.join(map(str, files))}: no usable annotated spectra to evaluate")
+    ev = build(truths, charges, preds, scores, vocab, counter, None, str(predictions))
+    ev.n_fit = n_fit
+    return ev
+
+
+def _read_predictions(path: Path, files: Sequence[Path]) -> dict[tuple[str, str], tuple[str, float]]:
+    """(absolute file, spectrum ref) -> (peptide, score) for the rank-1 PSMs of a results file."""
+    import pandas as pd
+    from pyteomics import mztab
+
+    if not path.is_file():
+        raise InputError(f"{path}: no such predictions file")
+    proforma = "opt_global_cv_MS:1003169_proforma_peptidoform_sequence"
+    try:
+        if path.suffix.lower() == ".mztab":
+            tab = mztab.MzTab(str(path))
+            runs = {k.removesuffix("-location"): _from_uri(v) for k, v in tab.metadata.items()
+                    if k.startswith("ms_run[") and k.endswith("-location")}  # fmt: skip
+            psms = tab.spectrum_match_table
+        else:
+            psms = pd.read_csv(path, sep="\t")
+            runs = {}
+    except Exception as e:  # pyteomics and pandas raise many kinds on malformed files
+        raise InputError(f"{path}: cannot read predictions ({type(e).__name__}: {e})") from None
+    column = proforma if proforma in psms.columns else "sequence"
+    out: dict[tuple[str, str], tuple[str, float]] = {}
+    for _, row in psms.iterrows():
+        if "opt_global_rank" in psms.columns and str(row["opt_global_rank"]) not in ("1", "1.0"):
+            continue
+        run, _, ref = str(row["spectra_ref"]).partition(":")
+        file = str(Path(row["file"]).resolve()) if "file" in psms.columns else runs.get(run)
+        if file is None or row[column] in (None, "null") or row[column] != row[column]:
+            continue
+        out[(file, ref)] = (str(row[column]), float(row["search_engine_score[1]"]))
+    del files
+    return out
+
+
+def _from_uri(uri: str) -> str:
+    from urllib.parse import unquote, urlparse
+
+    return str(Path(unquote(urlparse(uri).path)).resolve())
+
+
+# -- output ----------------------------------------------------------------------------------
+
+
+def to_json(ev: Evaluation) -> dict[str, Any]:
+    """The evaluation as plain JSON-ready data."""
+    return {
+        "source": ev.source,
+        "spectra": {"read": ev.counter.read, "evaluated": ev.metrics.n_spectra,
+                    "skipped": dict(ev.counter.counts)},  # fmt: skip
+        "metrics": dataclasses.asdict(ev.metrics),
+        "fits_precursor": ev.n_fit,
+        "precision_coverage_auc": ev.curve.auc,
+        "peptide_recall_at_fdr": {k: {"recall": r, "score_threshold": t}
+                                  for k, (r, t) in ev.recall_at_fdr.items()},  # fmt: skip
+        "by_length": {str(k): dataclasses.asdict(m) for k, m in ev.by_length.items()},
+        "by_charge": {str(k): dataclasses.asdict(m) for k, m in ev.by_charge.items()},
+        "per_recursion_step": ev.per_step,
+        "curve": {"coverage": ev.curve.coverage[:: max(1, len(ev.curve.coverage) // 200)].tolist(),
+                  "precision": ev.curve.precision[:: max(1, len(ev.curve.precision) // 200)].tolist()},
+    }  # fmt: skip
+
+
+def format_table(ev: Evaluation) -> str:
+    """A plain-text report for stdout."""
+    m = ev.metrics
+    lines = [
+        f"spectra evaluated   {m.n_spectra:,} (read {ev.counter.read:,}, skipped {ev.counter.n_skipped:,})",
+        f"AA precision        {m.aa_precision:.4f}",
+        f"AA recall           {m.aa_recall:.4f}",
+        f"peptide precision   {m.peptide_precision:.4f}",
+        f"peptide recall      {m.peptide_recall:.4f}",
+        f"precision-coverage AUC  {ev.curve.auc:.4f}",
+    ]
+    for name, (recall, threshold) in ev.recall_at_fdr.items():
+        where = f"score >= {threshold:.4f}" if threshold is not None else "not reached"
+        lines.append(f"peptide recall at {name} FDR  {recall:.4f} ({where})")
+    lines.append("")
+    lines.append("by length   n      AA prec  pep recall")
+    for k, x in ev.by_length.items():
+        lines.append(f"  {k:>3}   {x.n_spectra:>6,}   {x.aa_precision:.3f}    {x.peptide_recall:.3f}")
+    lines.append("by charge   n      AA prec  pep recall")
+    for k, x in ev.by_charge.items():
+        lines.append(f"  {k:>2}+   {x.n_spectra:>6,}   {x.aa_precision:.3f}    {x.peptide_recall:.3f}")
+    if ev.per_step:
+        lines.append("recursion step   pep recall  AA prec   (greedy: pep recall, AA prec)")
+        for s in ev.per_step:
+            lines.append(f"  {s['step']:>2}             {s['peptide_recall']:.4f}     "
+                         f"{s['aa_precision']:.4f}    ({s['greedy_peptide_recall']:.4f}, "
+                         f"{s['greedy_aa_precision']:.4f})")  # fmt: skip
+    return "\n".join(lines)
+
+
+def plot(ev: Evaluation, path: Path) -> None:
+    """Precision-coverage curve and accuracy per recursion step, as a PNG.
+
+    Raises
+    ------
+    ImportError
+        When matplotlib is not installed (``pip install "trmseq[plot]"``).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from trmseq.io.atomic import atomic_write
+
+    panels = 2 if ev.per_step else 1
+    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4.2), squeeze=False)
+    ax = axes[0][0]
+    ax.plot(ev.curve.coverage, ev.curve.precision)
+    ax.set(xlabel="coverage", ylabel="peptide precision", xlim=(0, 1), ylim=(0, 1.02),
+           title=f"precision-coverage (AUC {ev.curve.auc:.3f})")  # fmt: skip
+    if ev.per_step:
+        ax = axes[0][1]
+        steps = [s["step"] for s in ev.per_step]
+        ax.plot(steps, [s["peptide_recall"] for s in ev.per_step], "o-", label="peptide recall")
+        ax.plot(steps, [s["aa_precision"] for s in ev.per_step], "s-", label="AA precision")
+        ax.set(xlabel="recursion step (supervision step)", ylim=(0, 1.02), xticks=steps,
+               title="accuracy per recursion step")  # fmt: skip
+        ax.legend()
+    fig.tight_layout()
+    with atomic_write(path, "wb") as handle:
+        fig.savefig(handle, format="png", dpi=120)
+    plt.close(fig)
+
+
+def write_json(ev: Evaluation, path: Path) -> None:
+    """Write :func:`to_json` atomically."""
+    from trmseq.io.atomic import atomic_write
+
+    with atomic_write(path) as handle:
+        json.dump(to_json(ev), handle, indent=2)

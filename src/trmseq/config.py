@@ -121,6 +121,8 @@ class TrainConfig:
     halting: bool = _opt(True, "train the halting head; stop supervising samples it halts")
     full_backprop: bool = _opt(False, "backpropagate through every cycle (the seed's scheme; ablation)")
     depth_warmup: float = _opt(0.0, "fraction of training run at T=1, n=1, N_sup=1 first")
+    draft_teacher: float = _opt(0.0, "share of spectra whose first step starts from a corrupted true draft")
+    draft_noise: float = _opt(0.5, "highest corruption rate of those drafts (substitutions, indels)")
     curriculum: tuple[str, ...] = _opt(("clean", "moderate", "realistic"), "synthetic presets, in order")
     curriculum_until: tuple[float, ...] = _opt((0.1, 0.3), "fraction of training at which each stage but the last ends")
     min_length: int = _opt(6, "shortest synthetic peptide (residues)")
@@ -148,6 +150,8 @@ class TrainConfig:
         _check(self.supervision_weighting in ("uniform", "linear", "exponential"),
                "train.supervision_weighting in {uniform, linear, exponential}")  # fmt: skip
         _check(0 <= self.depth_warmup <= 1, "0 <= train.depth_warmup <= 1")
+        _check(0 <= self.draft_teacher <= 1 and 0 <= self.draft_noise <= 1,
+               "train.draft_teacher and train.draft_noise within [0, 1]")  # fmt: skip
         _check(len(self.curriculum) >= 1, "at least one train.curriculum preset")
         unknown = [p for p in (*self.curriculum, self.val_preset) if p not in PRESETS]
         _check(not unknown, f"presets from {sorted(PRESETS)} (got {unknown})")

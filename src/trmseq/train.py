@@ -192,8 +192,9 @@ class Trainer:
         t = config.train
         self.loss = DeepSupervision(
             self.model, t.supervision_weighting, t.label_smoothing, t.spectrum_loss_weight,
-            t.halting, t.full_backprop,
+            t.halting, t.full_backprop, t.draft_teacher, t.draft_noise,
         )  # fmt: skip
+        self.loss.generator.manual_seed(seed + 1_000_003 * self.rank)
         self.step_module: torch.nn.Module = self.loss
         if self.world > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None
@@ -246,6 +247,7 @@ class Trainer:
         self.ema.load_state_dict(state["ema"])
         self.optimizer.load_state_dict(state["optimizer"])
         torch.set_rng_state(state["torch_rng"])
+        self.loss.generator.set_state(state["loss_rng"])
         self.progress = Progress(state["step"], state["elapsed_s"], dict(state["best"]))
 
     # -- one step ----------------------------------------------------------------------------
@@ -299,6 +301,7 @@ class Trainer:
             "ema": self.ema.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "torch_rng": torch.get_rng_state(),
+            "loss_rng": self.loss.generator.get_state(),
             "step": self.progress.step,
             "elapsed_s": self.progress.elapsed_s,
             "best": self.progress.best,

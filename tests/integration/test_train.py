@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from model_helpers import tiny_config
 from typer.testing import CliRunner
 
+from model_helpers import tiny_config
 from trmseq import checkpoint
 from trmseq import config as C
 from trmseq.cli import app

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from model_helpers import tiny_batch, tiny_config
 from pyteomics import mass
 
+from model_helpers import tiny_batch, tiny_config
 from trmseq import config as C
 from trmseq.checkpoint import build_model
 from trmseq.data import PAD_MZ

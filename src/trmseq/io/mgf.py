@@ -75,8 +75,8 @@ def _parse(lines: TextIO, file: str) -> Iterator[Spectrum]:
                 f"{file}, line {n}: BEGIN IONS inside spectrum index={index} "
                 f"(opened on line {begin_line}); is an END IONS missing?"
             )
-        elif line[0].isdigit() or line[0] in "+-.":
-            peaks.append(line)
+        elif line[0].isdigit() or line[0] in "+-." or _is_float(line.split()[0]):
+            peaks.append(line)  # "nan 5" is a (bad) peak, dropped by preprocessing
         elif "=" in line:
             key, value = line.split("=", 1)
             params[key.strip().upper()] = value.strip()
@@ -115,6 +115,14 @@ def _spectrum(params: dict[str, str], peaks: list[str], file: str, index: int, l
         rt_seconds=_first_float(params.get("RTINSECONDS")),
         annotation=params.get("SEQ") or None,
     )
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _all_floats(parts: list[str]) -> bool:

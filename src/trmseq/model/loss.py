@@ -94,6 +94,43 @@ def spectrum_matching_loss(
     return (distance * has_mass).sum(1) / has_mass.sum(1).clamp(min=1)
 
 
+def corrupted_paths(
+    targets: torch.Tensor,
+    lengths: torch.Tensor,
+    n_slots: int,
+    n_classes: int,
+    max_noise: float,
+    generator: torch.Generator,
+) -> torch.Tensor:
+    """CTC paths spelling a corrupted copy of each target, tokens packed from slot 0.
+
+    Each sample gets a noise level uniform in [0, ``max_noise``]; at that rate each token is
+    substituted by a random class, deleted, or followed by a random insertion. A blank
+    separates repeated classes, as CTC needs. Used as starting drafts during training.
+    """
+    paths = torch.zeros((targets.shape[0], n_slots), dtype=torch.int64)
+    for i, (row, n) in enumerate(zip(targets.tolist(), lengths.tolist(), strict=True)):
+        level = float(torch.rand(1, generator=generator)) * max_noise
+        draws = torch.rand(n, 4, generator=generator).tolist()
+        randoms = torch.randint(1, n_classes, (n, 2), generator=generator).tolist()
+        tokens: list[int] = []
+        for k, token in enumerate(row[:n]):
+            sub, delete, insert, _ = draws[k]
+            if delete < level / 3:
+                continue
+            tokens.append(randoms[k][0] if sub < level / 3 else token)
+            if insert < level / 3:
+                tokens.append(randoms[k][1])
+        path: list[int] = []
+        for token in tokens:
+            if path and path[-1] == token:
+                path.append(BLANK)
+            path.append(token)
+        path = path[:n_slots]
+        paths[i, : len(path)] = torch.tensor(path, dtype=torch.int64)
+    return paths.to(targets.device)
+
+
 class DeepSupervision(nn.Module):
     """The model plus its training loss; ``forward`` returns (loss, statistics)."""
 
@@ -105,9 +142,14 @@ class DeepSupervision(nn.Module):
         spectrum_loss_weight: float = 0.0,
         halting: bool = True,
         full_backprop: bool = False,
+        draft_teacher: float = 0.0,
+        draft_noise: float = 0.5,
     ) -> None:
         super().__init__()
         self.model = model
+        self.draft_teacher = draft_teacher
+        self.draft_noise = draft_noise
+        self.generator = torch.Generator().manual_seed(0)
         self.weighting = weighting
         self.label_smoothing = label_smoothing
         self.spectrum_loss_weight = spectrum_loss_weight
@@ -133,6 +175,8 @@ class DeepSupervision(nn.Module):
         model, kind = self.model, self.model.config.loss
         memory = model.encode(batch)
         carry = model.initial_carry(memory)
+        if self.training and self.draft_teacher > 0:
+            carry = self._teacher_drafts(carry, memory, batch)
         active = torch.ones(len(batch), dtype=torch.bool, device=batch.mz.device)
         total = torch.zeros((), device=batch.mz.device)
         for k, weight in enumerate(self.step_weights(n_sup)):  # noqa: B007 (k is reported)
@@ -160,7 +204,7 @@ class DeepSupervision(nn.Module):
             if not active.any():
                 break
         valid = truth >= 0
-        stats = {
+        stats = {  # of the last step run
             "seq_loss": seq.detach().mean(),
             "token_acc": ((decoded == truth) & valid).sum() / valid.sum().clamp(min=1),
             "exact": correct.float().mean(),
@@ -168,3 +212,18 @@ class DeepSupervision(nn.Module):
             "steps_run": torch.tensor(float(k + 1)),
         }
         return total, stats
+
+    def _teacher_drafts(self, carry, memory, batch: SpectrumBatch):
+        """Start a share of the batch from corrupted true drafts instead of the empty one."""
+        assert batch.targets is not None and batch.target_lengths is not None
+        b, n_slots = carry.prefix.shape
+        chosen = torch.rand(b, generator=self.generator) < self.draft_teacher
+        if not chosen.any():
+            return carry
+        paths = corrupted_paths(batch.targets.cpu(), batch.target_lengths.cpu(), n_slots,
+                                self.model.head.out_features, self.draft_noise, self.generator)  # fmt: skip
+        feedback, prefix = self.model._check(paths.to(carry.prefix.device), memory)
+        mask = chosen.to(carry.prefix.device)
+        carry.feedback = torch.where(mask[:, None, None], feedback, carry.feedback)
+        carry.prefix = torch.where(mask[:, None], prefix, carry.prefix)
+        return carry

@@ -1,0 +1,152 @@
+"""`trmseq predict` and `trmseq evaluate` end to end with a tiny trained model."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from pyteomics import mztab
+from typer.testing import CliRunner
+
+from model_helpers import tiny_config
+from trmseq.cli import app
+from trmseq.train import Trainer
+
+runner = CliRunner()
+REQUIRED_MTD = ["mzTab-version", "mzTab-mode", "mzTab-type", "description", "ms_run[1]-location",
+                "psm_search_engine_score[1]", "fixed_mod[1]", "variable_mod[1]"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("model")
+    Trainer(tiny_config(max_steps=2), out).run()
+    return out / "last.ckpt"
+
+
+def test_mztab_has_the_required_lines_no_empty_cells_and_reads_back(
+    model: Path, tmp_path: Path, casanovo_sample: Path, tiny_mzml: Path, tiny_mzxml: Path
+) -> None:
+    out = tmp_path / "out.mztab"
+    result = runner.invoke(app, ["predict", str(casanovo_sample), str(tiny_mzml), str(tiny_mzxml),
+                                 "-o", str(out), "--model", str(model)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = out.read_text().splitlines()
+    mtd = {line.split("\t")[1]: line.split("\t")[2] for line in lines if line.startswith("MTD")}
+    for key in REQUIRED_MTD:
+        assert key in mtd, key
+    assert mtd["ms_run[1]-format"] == "[MS, MS:1001062, Mascot MGF format, ]"
+    assert mtd["ms_run[2]-id_format"] == "[MS, MS:1001530, mzML unique identifier, ]"
+    assert mtd["ms_run[3]-id_format"] == "[MS, MS:1000776, scan number only nativeID format, ]"
+    assert mtd["fixed_mod[1]"] == "[UNIMOD, UNIMOD:4, Carbamidomethyl, ]"
+    header = next(line.split("\t") for line in lines if line.startswith("PSH"))
+    assert header[1:19] == ["sequence", "PSM_ID", "accession", "unique", "database",
+                            "database_version", "search_engine", "search_engine_score[1]",
+                            "modifications", "retention_time", "charge", "exp_mass_to_charge",
+                            "calc_mass_to_charge", "spectra_ref", "pre", "post", "start", "end"]
+    rows = [line.split("\t") for line in lines if line.startswith("PSM")]
+    for row in rows:
+        assert len(row) == len(header) and all(cell != "" for cell in row)
+    table = mztab.MzTab(str(out)).spectrum_match_table
+    refs = [r.split(":", 1)[1] for r in table["spectra_ref"]]
+    # every input spectrum is either a PSM row or listed, with its reason, as skipped
+    skipped = tmp_path / "out.mztab.skipped.tsv"
+    listed = pd.read_csv(skipped, sep="\t") if skipped.exists() else pd.DataFrame({"spectra_ref": []})
+    n_read = int(re.search(r"read (\d+) spectra", result.output).group(1))
+    assert len(refs) + len(listed) == n_read == 10 + 3 + 3  # MGF 10, mzML 3 MS2, mzXML 3 MS2
+    everything = refs + list(listed["spectra_ref"])
+    assert sum(bool(re.fullmatch(r"index=\d+", r)) for r in everything) == 10
+    assert sum(r.startswith("controllerType=0 controllerNumber=1 scan=") for r in everything) == 3
+    assert sum(bool(re.fullmatch(r"scan=\d+", r)) for r in everything) == 3
+    assert all(re.fullmatch(r"ms_run\[[123]\]:.+", r) for r in table["spectra_ref"])
+    assert "missing or ambiguous precursor charge" in result.output
+
+
+def test_tsv_output_loads_with_pandas_and_matches_mztab(model: Path, tmp_path: Path,
+                                                       casanovo_sample: Path) -> None:
+    args = ["predict", str(casanovo_sample), "--model", str(model)]
+    assert runner.invoke(app, [*args, "-o", str(tmp_path / "a.tsv")]).exit_code == 0
+    assert runner.invoke(app, [*args, "-o", str(tmp_path / "a.mztab")]).exit_code == 0
+    tsv = pd.read_csv(tmp_path / "a.tsv", sep="\t")
+    tab = mztab.MzTab(str(tmp_path / "a.mztab")).spectrum_match_table
+    assert list(tsv["sequence"]) == list(tab["sequence"])
+
+
+def test_same_input_same_output(model: Path, tmp_path: Path, casanovo_sample: Path) -> None:
+    for name in ("1.mztab", "2.mztab"):
+        runner.invoke(app, ["predict", str(casanovo_sample), "-o", str(tmp_path / name),
+                            "--model", str(model)])  # fmt: skip
+    assert (tmp_path / "1.mztab").read_bytes() == (tmp_path / "2.mztab").read_bytes()
+
+
+def test_evaluate_with_model_and_with_predictions(model: Path, tmp_path: Path,
+                                                  casanovo_sample: Path) -> None:
+    report = tmp_path / "r.json"
+    result = runner.invoke(app, ["evaluate", str(casanovo_sample), "--model", str(model),
+                                 "--json", str(report), "--plot", str(tmp_path / "r.png")])
+    assert result.exit_code == 0, result.output
+    assert "peptide recall" in result.output
+    data = json.loads(report.read_text())
+    assert data["spectra"]["evaluated"] == 10
+    assert len(data["per_recursion_step"]) == tiny_config().model.n_sup
+    assert (tmp_path / "r.png").read_bytes()[:4] == b"\x89PNG"
+    out = tmp_path / "p.mztab"
+    runner.invoke(app, ["predict", str(casanovo_sample), "-o", str(out), "--model", str(model)])
+    again = runner.invoke(app, ["evaluate", str(casanovo_sample), "--predictions", str(out)])
+    assert again.exit_code == 0, again.output
+
+
+def _file(name: str, content: str | bytes):
+    def make(folder: Path) -> Path:
+        path = folder / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+        return path
+
+    return make
+
+
+@pytest.mark.parametrize(
+    ("setup", "expect"),
+    [
+        (lambda d: d / "missing.mgf", "no such file"),
+        (_file("empty.mgf", ""), "no spectra"),
+        (_file("t.mgf", "BEGIN IONS\nPEPMASS=500\n100 1\n"), "truncated"),
+        (_file("x.mgf", b"\x00\xff\xfe" * 50), "not a text file"),
+        (_file("x.mzML", "<mzML><run>"), "malformed or truncated"),
+        (_file("bad.mgf", "BEGIN IONS\nPEPMASS=500\nCHARGE=2\n1 2 3\nabc\nEND IONS\n"), "cannot read"),
+        (_file("notes.txt", "hello"), "unknown spectrum file type"),
+    ],
+)
+def test_bad_input_gives_one_line_and_no_output(model: Path, tmp_path: Path, setup, expect: str) -> None:
+    path = setup(tmp_path)
+    out = tmp_path / "out" / "o.mztab"
+    out.parent.mkdir()
+    result = runner.invoke(app, ["predict", str(path), "-o", str(out), "--model", str(model)])
+    assert result.exit_code == 1, result.output
+    assert expect in result.output and "Traceback" not in result.output
+    assert list(out.parent.iterdir()) == []
+
+
+def test_missing_or_corrupt_model(tmp_path: Path, casanovo_sample: Path) -> None:
+    bad = tmp_path / "bad.ckpt"
+    bad.write_bytes(b"garbage")
+    for model_path, expect in ((tmp_path / "none.ckpt", "no such checkpoint"), (bad, "not a readable")):
+        result = runner.invoke(app, ["predict", str(casanovo_sample), "-o", str(tmp_path / "o.mztab"),
+                                     "--model", str(model_path)])  # fmt: skip
+        assert result.exit_code == 1 and expect in result.output
+        assert not (tmp_path / "o.mztab").exists()
+
+
+def test_unsorted_nan_and_negative_peaks_are_cleaned(model: Path, tmp_path: Path) -> None:
+    peaks = [f"{500 - i * 7.3:.4f} {(-1) ** i * (i + 1)}" for i in range(60)] + ["nan 5", "300 nan"]
+    mgf = tmp_path / "odd.mgf"
+    mgf.write_text("BEGIN IONS\nPEPMASS=600.3\nCHARGE=2+\n" + "\n".join(peaks) + "\nEND IONS\n")
+    result = runner.invoke(app, ["predict", str(mgf), "-o", str(tmp_path / "o.tsv"), "--model", str(model)])
+    assert result.exit_code == 0, result.output
+    assert "read 1 spectra" in result.output

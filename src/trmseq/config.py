@@ -78,14 +78,16 @@ class ModelConfig:
     mlp_expansion: float = _opt(2.0, "SwiGLU hidden size / d_model")
     n_slots: int = _opt(40, "output slots (CTC); must exceed max_length")
     max_length: int = _opt(31, "longest peptide in tokens (residues + N-terminal modification)")
-    l_cycles: int = _opt(2, "n: latent updates per cycle")
-    h_cycles: int = _opt(2, "T: cycles per supervision step; all but the last without gradient")
-    n_sup: int = _opt(4, "N_sup: supervision steps (refinements) per spectrum")
+    l_cycles: int = _opt(1, "n: latent updates per cycle")
+    h_cycles: int = _opt(1, "T: cycles per supervision step; all but the last without gradient")
+    n_sup: int = _opt(3, "N_sup: supervision steps (refinements) per spectrum")
     min_wavelength: float = _opt(0.001, "shortest m/z sinusoid wavelength (Da)")
     max_wavelength: float = _opt(10000.0, "longest m/z sinusoid wavelength (Da)")
     match_tol_da: float = _opt(0.02, "peak-matching tolerance of the physics features (Da)")
     graph_features: bool = _opt(True, "give each peak its spectrum-graph edges")
     draft_feedback: bool = _opt(True, "feed the draft's b/y evidence into each latent update")
+    evidence_head: bool = _opt(True, "add a per-residue score of that evidence to the logits")
+    initial_draft: str = _opt("physics", "first draft: physics (a greedy walk along the b/y ladder) or blank")
     answer_feedback: str = _opt(
         "state", "state (full-width y) or soft_embedding (the seed's softmax @ embedding)"
     )
@@ -101,6 +103,9 @@ class ModelConfig:
         _check(self.answer_feedback in ("state", "soft_embedding"),
                "model.answer_feedback in {state, soft_embedding}")  # fmt: skip
         _check(self.loss in ("ctc", "positional"), "model.loss in {ctc, positional}")
+        _check(self.initial_draft in ("physics", "blank"), "model.initial_draft in {physics, blank}")
+        _check(self.draft_feedback or not self.evidence_head,
+               "model.evidence_head needs model.draft_feedback")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -108,22 +113,23 @@ class TrainConfig:
     """Optimisation, curriculum and bookkeeping of `trmseq train`."""
 
     batch_size: int = _opt(64, "spectra per optimizer step (per process under torchrun)")
-    lr: float = _opt(1e-3, "peak learning rate (AdamW)")
+    lr: float = _opt(2e-3, "peak learning rate (AdamW)")
     weight_decay: float = _opt(0.01, "AdamW weight decay")
-    warmup_steps: int = _opt(300, "linear warm-up, then cosine decay to 10% of lr")
+    warmup_steps: int = _opt(50, "linear warm-up, then cosine decay to 10% of lr")
     max_steps: int = _opt(50_000, "stop after this many optimizer steps")
     max_minutes: float = _opt(0.0, "also stop after this much wall time (0: no limit)")
     grad_clip: float = _opt(1.0, "clip the gradient norm to this")
     ema_decay: float = _opt(0.999, "EMA of the weights, used for validation and saved")
     label_smoothing: float = _opt(0.0, "mix this much of a uniform-target loss into the sequence loss")
+    viterbi_weight: float = _opt(0.5, "weight of cross-entropy on the best CTC alignment (peaky outputs)")
     supervision_weighting: str = _opt("uniform", "weight of step k's loss: uniform, linear, exponential")
     spectrum_loss_weight: float = _opt(0.0, "weight of the seed's spectrum-matching loss (ablation)")
     halting: bool = _opt(True, "train the halting head; stop supervising samples it halts")
     full_backprop: bool = _opt(False, "backpropagate through every cycle (the seed's scheme; ablation)")
-    depth_warmup: float = _opt(0.0, "fraction of training run at T=1, n=1, N_sup=1 first")
-    draft_teacher: float = _opt(0.0, "share of spectra whose first step starts from a corrupted true draft")
+    depth_warmup: float = _opt(0.5, "fraction of training run at T=1, n=1, N_sup=1 first")
+    draft_teacher: float = _opt(0.5, "share of spectra whose first step starts from a corrupted true draft")
     draft_noise: float = _opt(0.5, "highest corruption rate of those drafts (substitutions, indels)")
-    curriculum: tuple[str, ...] = _opt(("clean", "moderate", "realistic"), "synthetic presets, in order")
+    curriculum: tuple[str, ...] = _opt(("clean", "moderate", "hard"), "synthetic presets, in order")
     curriculum_until: tuple[float, ...] = _opt((0.1, 0.3), "fraction of training at which each stage but the last ends")
     min_length: int = _opt(6, "shortest synthetic peptide (residues)")
     start_length: int = _opt(12, "longest synthetic peptide at the start; grows to max_length")
@@ -132,6 +138,7 @@ class TrainConfig:
     nterm_rate: float = _opt(0.05, "chance of a synthetic N-terminal modification")
     synthetic_fraction: float = _opt(0.5, "with --train files: share of synthetic spectra per batch")
     val_every: int = _opt(500, "validate every this many steps")
+    val_every_minutes: float = _opt(0.0, "validate every this many minutes instead (0: use val_every)")
     val_size: int = _opt(512, "synthetic validation spectra when no --val files are given")
     val_preset: str = _opt("moderate", "preset of the synthetic validation set")
     checkpoint_every: int = _opt(500, "write last.ckpt every this many steps")
@@ -144,9 +151,11 @@ class TrainConfig:
                      "log_every", "min_length"):  # fmt: skip
             _check(getattr(self, name) >= 1, f"train.{name} >= 1")
         _check(self.lr > 0 and self.weight_decay >= 0, "train.lr > 0 and train.weight_decay >= 0")
-        _check(self.warmup_steps >= 0 and self.max_minutes >= 0, "non-negative warmup/max_minutes")
+        _check(self.warmup_steps >= 0 and self.max_minutes >= 0 and self.val_every_minutes >= 0,
+               "non-negative train.warmup_steps, train.max_minutes, train.val_every_minutes")  # fmt: skip
         _check(0 <= self.ema_decay < 1, "0 <= train.ema_decay < 1")
         _check(0 <= self.label_smoothing < 1, "0 <= train.label_smoothing < 1")
+        _check(self.viterbi_weight >= 0, "train.viterbi_weight >= 0")
         _check(self.supervision_weighting in ("uniform", "linear", "exponential"),
                "train.supervision_weighting in {uniform, linear, exponential}")  # fmt: skip
         _check(0 <= self.depth_warmup <= 1, "0 <= train.depth_warmup <= 1")
@@ -172,6 +181,7 @@ class DecodeConfig:
 
     precursor_tol_ppm: float = _opt(50.0, "a peptide fits the precursor within this many ppm")
     isotopes: tuple[int, ...] = _opt((0, 1), "precursor isotope offsets (13C peaks) to accept")
+    mass_control: bool = _opt(True, "search for the best peptide that fits the precursor when greedy does not")
     beam: int = _opt(256, "states kept per slot by the mass-constrained search")
     top_k: int = _opt(1, "candidates reported per spectrum")
     n_sup: int = _opt(0, "recursion depth (supervision steps) at inference; 0: the model's")

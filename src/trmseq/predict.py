@@ -91,8 +91,10 @@ def decode_spectrum(
         fit = fits_precursor(vocab.peptide_mass(greedy.peptide), observed,
                              decode.precursor_tol_ppm, decode.isotopes)  # fmt: skip
         greedy = dataclasses.replace(greedy, fits=fit)
-        if fit and decode.top_k == 1:
+        if (fit and decode.top_k == 1) or not decode.mass_control:
             return [greedy]
+    elif not decode.mass_control:
+        return []
     found = mass_constrained(log_probs, tokenizer, observed, decode.precursor_tol_ppm,
                              decode.isotopes, decode.beam, decode.top_k)  # fmt: skip
     found = [c for c in found if _valid(c.peptide, vocab)]

@@ -27,7 +27,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from trmseq import checkpoint
-from trmseq.config import Config
+from trmseq.config import Config, DecodeConfig
 from trmseq.data import AnnotatedSet, Example, SpectrumBatch, SyntheticStream, collate
 from trmseq.decode import greedy_decode, peptide_masses
 from trmseq.errors import CheckpointError, ConfigError
@@ -43,7 +43,8 @@ TRAIN_DOMAIN, VALIDATION_DOMAIN = 0, 1  # keep synthetic training and validation
 CSV_FIELDS = [
     "step", "elapsed_s", "lr", "loss", "seq_loss", "token_acc", "exact", "halt_acc",
     "steps_run", "spectra_per_s", "presets", "max_length", "n_sup", "val_aa_precision",
-    "val_aa_recall", "val_peptide_recall",
+    "val_aa_recall", "val_peptide_recall", "val_peptide_precision", "val_fits_precursor",
+    "val_peptide_recall_step1", "val_peptide_recall_last_step",
 ]  # fmt: skip
 Callback = Callable[[str, dict[str, Any]], None]
 
@@ -192,7 +193,7 @@ class Trainer:
         t = config.train
         self.loss = DeepSupervision(
             self.model, t.supervision_weighting, t.label_smoothing, t.spectrum_loss_weight,
-            t.halting, t.full_backprop, t.draft_teacher, t.draft_noise,
+            t.halting, t.full_backprop, t.draft_teacher, t.draft_noise, t.viterbi_weight,
         )  # fmt: skip
         self.loss.generator.manual_seed(seed + 1_000_003 * self.rank)
         self.step_module: torch.nn.Module = self.loss
@@ -293,7 +294,7 @@ class Trainer:
 
     def validate(self) -> dict[str, float]:
         """Greedy-decode the validation set with the EMA weights; metrics per recursion step."""
-        return validate(self.ema, self.tokenizer, self.validation, self.device)
+        return validate(self.ema, self.tokenizer, self.validation, self.device, self.config.decode)
 
     def _save(self, name: str, metrics: dict[str, float]) -> None:
         state = {
@@ -326,6 +327,9 @@ class Trainer:
                        "output_dir": str(self.output_dir), "world": self.world,
                        "step": self.progress.step, "max_steps": t.max_steps})  # fmt: skip
         window: list[dict] = []
+        if t.val_every_minutes > 0:
+            period = 60 * t.val_every_minutes
+            self._next_validation_s = (self.progress.elapsed_s // period + 1) * period
         start = time.perf_counter() - self.progress.elapsed_s
         tick, tick_step = time.perf_counter(), self.progress.step
         val: dict[str, float] = {}
@@ -351,10 +355,15 @@ class Trainer:
                     window = []
                     writer.write(row)
                     emit("step", row)
-                if self.rank == 0 and (step % t.val_every == 0 or done):
+                paused = time.perf_counter()
+                if self.rank == 0 and (self._validation_due(step) or done):
                     val = self._validate_and_save(writer, emit)
                 elif self.rank == 0 and step % t.checkpoint_every == 0:
                     self._save("last.ckpt", val)
+                if self.world > 1:
+                    dist.barrier()
+                start += time.perf_counter() - paused  # validation does not use the budget
+                tick += time.perf_counter() - paused
         except KeyboardInterrupt:
             if self.rank == 0:
                 self._save("last.ckpt", val)
@@ -362,6 +371,16 @@ class Trainer:
         return {"step": self.progress.step, "elapsed_s": self.progress.elapsed_s,
                 "best": self.progress.best, "last": val,
                 "output_dir": str(self.output_dir)}  # fmt: skip
+
+    def _validation_due(self, step: int) -> bool:
+        t = self.config.train
+        if t.val_every_minutes > 0:
+            period = 60 * t.val_every_minutes
+            due = self.progress.elapsed_s >= self._next_validation_s
+            if due:
+                self._next_validation_s = (self.progress.elapsed_s // period + 1) * period
+            return due
+        return step % t.val_every == 0
 
     def _done(self) -> bool:
         t = self.config.train
@@ -379,6 +398,7 @@ class Trainer:
         row = {"step": self.progress.step, "elapsed_s": self.progress.elapsed_s} | {
             f"val_{k}": v for k, v in val.items() if f"val_{k}" in CSV_FIELDS
         }
+        row["val_peptide_recall_last_step"] = val.get(f"peptide_recall_step{self.config.model.n_sup}")
         writer.write(row)
         emit("validate", {"step": self.progress.step, **val})
         key = (val["peptide_recall"], val["aa_precision"])
@@ -392,27 +412,42 @@ class Trainer:
 
 def validate(
     model: TRM, tokenizer: Tokenizer, examples: Sequence[Example], device: torch.device,
-    batch_size: int = 128,
+    decode: DecodeConfig | None = None, batch_size: int = 128,
 ) -> dict[str, float]:
-    """Metrics of greedy decoding after every supervision step (keys ``*_step{k}``)."""
+    """Score the model as ``predict`` would use it, plus greedy accuracy after every step.
+
+    Keys: the :class:`~trmseq.evaluate.Metrics` fields and ``fits_precursor`` for the
+    mass-constrained answer after the last step; ``peptide_recall_step{k}`` and
+    ``aa_precision_step{k}`` for the greedy answer after step ``k``.
+    """
+    from trmseq.predict import decode_spectrum, infer
+
+    decode = dataclasses.replace(decode or DecodeConfig(), top_k=1)
     model.eval()
     vocab = tokenizer.vocab
+    n_sup = model.config.n_sup
     truth = [vocab.residue_masses(p).tolist() for _, p in examples]  # type: ignore[arg-type]
-    per_step: list[list[list[float] | None]] = []
-    with torch.no_grad():
-        for i in range(0, len(examples), batch_size):
-            batch = collate(examples[i : i + batch_size]).to(device)
-            outputs = model(batch)
-            for k, out in enumerate(outputs):
-                if len(per_step) <= k:
-                    per_step.append([])
-                per_step[k].extend(peptide_masses(p, vocab) for p in greedy_decode(out.logits, tokenizer))
+    per_step: list[list[list[float] | None]] = [[] for _ in range(n_sup)]
+    decoded: list[list[float] | None] = []
+    n_fit = 0
+    for i in range(0, len(examples), batch_size):
+        chunk = examples[i : i + batch_size]
+        out = infer(model, collate(chunk).to(device), n_sup, halting=False, keep_steps=True)
+        assert out.per_step is not None
+        for k, log_probs in enumerate(out.per_step):
+            per_step[k].extend(peptide_masses(p, vocab) for p in greedy_decode(log_probs, tokenizer))
+        for log_probs, (spectrum, _) in zip(out.log_probs.cpu().numpy(), chunk, strict=True):
+            found = decode_spectrum(log_probs, spectrum, tokenizer, decode)
+            decoded.append(peptide_masses(found[0].peptide, vocab) if found else None)
+            n_fit += bool(found and found[0].fits)
     result: dict[str, float] = {}
     for k, preds in enumerate(per_step, start=1):
         metrics, _ = score_peptides(truth, preds)
         result[f"peptide_recall_step{k}"] = metrics.peptide_recall
         result[f"aa_precision_step{k}"] = metrics.aa_precision
+    metrics, _ = score_peptides(truth, decoded)
     result.update(dataclasses.asdict(metrics))
+    result["fits_precursor"] = n_fit / max(1, len(examples))
     return result
 
 
@@ -496,8 +531,10 @@ def overfit(
     )  # fmt: skip
     batch = collate([stream.example(i, [preset], [1.0]) for i in range(n_spectra)], tokenizer)
     batch = batch.to(dev)
+    # No corrupted drafts here: they would change the "fixed" batch at every step.
     loss_module = DeepSupervision(model, t.supervision_weighting, t.label_smoothing,
-                                  t.spectrum_loss_weight, t.halting, t.full_backprop)  # fmt: skip
+                                  t.spectrum_loss_weight, t.halting, t.full_backprop,
+                                  viterbi_weight=t.viterbi_weight)  # fmt: skip
     optimizer = torch.optim.AdamW(model.parameters(), lr=t.lr, weight_decay=0.0)
     emit("start", {"parameters": count_parameters(model), "device": str(dev), "n": n_spectra})
     start = time.perf_counter()

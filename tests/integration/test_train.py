@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from model_helpers import tiny_config
 from trmseq import checkpoint
-from trmseq import config as C
+from trmseq import config as tc
 from trmseq.cli import app
 from trmseq.errors import CheckpointError
 from trmseq.train import Trainer
@@ -24,8 +24,8 @@ from trmseq.train import Trainer
 runner = CliRunner()
 
 
-def write_config(path: Path, config: C.Config) -> Path:
-    path.write_text(yaml.safe_dump(C.to_dict(config)))
+def write_config(path: Path, config: tc.Config) -> Path:
+    path.write_text(yaml.safe_dump(tc.to_dict(config)))
     return path
 
 
@@ -42,7 +42,7 @@ def test_training_writes_checkpoints_that_rebuild_the_model(tmp_path: Path) -> N
     assert any(r["val_peptide_recall"] for r in rows)
 
 
-class _Stop(Exception):
+class _StopError(Exception):
     pass
 
 
@@ -53,9 +53,9 @@ def test_resume_continues_exactly(tmp_path: Path) -> None:
 
     def crash_after_step_4(event: str, info: dict) -> None:
         if event == "step" and info["step"] == 4:
-            raise _Stop  # a crash after the step-3 checkpoint: step 4 is lost
+            raise _StopError  # a crash after the step-3 checkpoint: step 4 is lost
 
-    with pytest.raises(_Stop):
+    with pytest.raises(_StopError):
         Trainer(config, tmp_path / "b", seed=3).run(crash_after_step_4)
     resumed = Trainer(config, tmp_path / "b", resume=True)
     assert resumed.progress.step == 3
@@ -74,7 +74,9 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 def test_ddp_on_two_cpu_processes_matches_one_process_with_the_whole_batch(tmp_path: Path) -> None:
-    config = tiny_config(max_steps=3, batch_size=4, val_every=100, checkpoint_every=100)
+    # No corrupted drafts: their random choices are drawn per process, so they would differ.
+    config = tiny_config(max_steps=3, batch_size=4, val_every=100, checkpoint_every=100,
+                         draft_teacher=0.0)
     cfg_path = write_config(tmp_path / "ddp.yaml", config)
     env = dict(os.environ, OMP_NUM_THREADS="1")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
@@ -83,8 +85,8 @@ def test_ddp_on_two_cpu_processes_matches_one_process_with_the_whole_batch(tmp_p
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "x 2" in proc.stderr  # both processes joined
-    single = Trainer(C.Config(model=config.model, train=C.TrainConfig(
-        **(C.to_dict(config.train) | {"batch_size": 8, "curriculum": tuple(config.train.curriculum),
+    single = Trainer(tc.Config(model=config.model, train=tc.TrainConfig(
+        **(tc.to_dict(config.train) | {"batch_size": 8, "curriculum": tuple(config.train.curriculum),
                                       "curriculum_until": tuple(config.train.curriculum_until)}))),
         tmp_path / "single", seed=5, device="cpu")  # fmt: skip
     single.run()

@@ -198,3 +198,75 @@ def draft_features(
     res = res.unsqueeze(1).expand(-1, path.shape[1], -1)
     features = torch.cat([cand_found, own_found, res], dim=-1).float()
     return features, prefix
+
+
+def physics_draft(
+    mz: torch.Tensor,
+    intensity: torch.Tensor,
+    precursor_mass: torch.Tensor,
+    class_masses: torch.Tensor,
+    is_residue: torch.Tensor,
+    n_slots: int,
+    tol_da: float,
+) -> torch.Tensor:
+    """A first draft without learning: walk the fragment ladder from the N-terminus.
+
+    At each step the residue whose b ion (charge 1 and 2) and complementary y ion are best
+    supported by peaks is appended; when no single residue is supported (a missing fragment),
+    the best-supported pair is appended instead; a residue that closes the precursor mass
+    exactly is preferred. The walk stops when the precursor mass is reached, when nothing is
+    supported, or when the slots run out. A blank separates repeated residues, as CTC needs.
+
+    Returns
+    -------
+    torch.Tensor of shape (batch, n_slots), class indices (0 = blank)
+    """
+    b = mz.shape[0]
+    device = mz.device
+    weight = peak_weight(intensity)
+    classes = torch.nonzero(is_residue).squeeze(1).to(device)  # residue classes only
+    cand = class_masses[classes]  # (k,)
+    residues = precursor_mass - H2O
+    prefix = torch.zeros(b, dtype=torch.float64, device=device)
+    path = torch.zeros((b, n_slots), dtype=torch.int64, device=device)
+    slot = torch.zeros(b, dtype=torch.int64, device=device)
+    last = torch.full((b,), -1, dtype=torch.int64, device=device)
+    active = torch.ones(b, dtype=torch.bool, device=device)
+    rows = torch.arange(b, device=device)
+    pair_mass = (cand[:, None] + cand[None, :]).reshape(-1)  # (k * k,)
+
+    def support(index: torch.Tensor, mass_after: torch.Tensor) -> torch.Tensor:
+        rest = residues[index].unsqueeze(1) - mass_after
+        queries = _ion_queries(mass_after, rest)
+        found = lookup(mz[index], weight[index], queries, tol_da).sum(-1)
+        closes = (rest.abs() <= tol_da).double() * 4.0  # the precursor confirms the last one
+        return torch.where(rest >= -tol_da, found + closes, torch.full_like(found, -1.0))
+
+    def emit(index: torch.Tensor, cls: torch.Tensor) -> None:
+        gap = (cls == last[index]).long()  # CTC needs a blank between repeats
+        where = (slot[index] + gap).clamp(max=n_slots - 1)
+        path[index, where] = cls
+        slot[index] = where + 1
+        last[index] = cls
+
+    for _ in range(n_slots):
+        idx = rows[active]
+        if len(idx) == 0:
+            break
+        best, pick = support(idx, prefix[idx].unsqueeze(1) + cand).max(dim=1)
+        ok = best > 0
+        single = idx[ok]
+        emit(single, classes[pick[ok]])
+        prefix[single] += cand[pick[ok]]
+        stuck = idx[~ok]
+        if len(stuck):
+            pbest, ppick = support(stuck, prefix[stuck].unsqueeze(1) + pair_mass).max(dim=1)
+            found = pbest > 0
+            pair, ppick = stuck[found], ppick[found]
+            first, second = ppick // len(cand), ppick % len(cand)
+            emit(pair, classes[first])
+            emit(pair, classes[second])
+            prefix[pair] += cand[first] + cand[second]
+            active[stuck[~found]] = False
+        active &= (residues - prefix > tol_da) & (slot < n_slots - 1)
+    return path

@@ -48,12 +48,60 @@ def padded_targets(targets: torch.Tensor, lengths: torch.Tensor, n: int) -> torc
     return out
 
 
+@torch.no_grad()
+def viterbi_paths(log_probs: torch.Tensor, targets: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """The most probable CTC alignment of each target under the current outputs.
+
+    Parameters
+    ----------
+    log_probs : torch.Tensor of shape (batch, n_slots, n_classes)
+
+    Returns
+    -------
+    torch.Tensor of shape (batch, n_slots): the class of each slot on the best path.
+    """
+    b, n, _ = log_probs.shape
+    u = targets.shape[1]
+    ext = torch.zeros((b, 2 * u + 1), dtype=torch.int64, device=targets.device)
+    ext[:, 1::2] = targets
+    s = ext.shape[1]
+    valid = torch.arange(s, device=targets.device) < (2 * lengths + 1).unsqueeze(1)
+    # a label may skip the blank before it unless it repeats the label two back
+    skip = torch.zeros((b, s), dtype=torch.bool, device=targets.device)
+    skip[:, 2:] = (ext[:, 2:] != 0) & (ext[:, 2:] != ext[:, :-2])
+    emit = log_probs.gather(2, ext.unsqueeze(1).expand(b, n, s)).float()  # (batch, slots, s)
+    neg = torch.tensor(float("-inf"), device=log_probs.device)
+    alpha = torch.full((b, s), float("-inf"), device=log_probs.device)
+    alpha[:, 0] = emit[:, 0, 0]
+    alpha[:, 1] = emit[:, 0, 1]
+    back = torch.zeros((n, b, s), dtype=torch.int64, device=log_probs.device)
+    for t in range(1, n):
+        stay = alpha
+        one = torch.cat([alpha.new_full((b, 1), float("-inf")), alpha[:, :-1]], dim=1)
+        two = torch.cat([alpha.new_full((b, 2), float("-inf")), alpha[:, :-2]], dim=1)
+        two = torch.where(skip, two, neg)
+        best, arg = torch.stack([stay, one, two]).max(dim=0)
+        alpha = torch.where(valid, best + emit[:, t], neg)
+        back[t] = arg
+    end = 2 * lengths
+    last_two = torch.stack([alpha.gather(1, end.unsqueeze(1)).squeeze(1),
+                            alpha.gather(1, (end - 1).clamp(min=0).unsqueeze(1)).squeeze(1)])
+    state = torch.where(last_two[0] >= last_two[1], end, end - 1)
+    path = torch.zeros((b, n), dtype=torch.int64, device=log_probs.device)
+    rows = torch.arange(b, device=log_probs.device)
+    for t in range(n - 1, -1, -1):
+        path[:, t] = ext[rows, state]
+        state = state - back[t, rows, state]
+    return path
+
+
 def sequence_loss(
     logits: torch.Tensor,
     targets: torch.Tensor,
     lengths: torch.Tensor,
     kind: str = "ctc",
     label_smoothing: float = 0.0,
+    viterbi_weight: float = 0.0,
 ) -> torch.Tensor:
     """Per-sample loss, normalised by target length. Shape (batch,)."""
     log_probs = logits.float().log_softmax(-1)
@@ -63,6 +111,13 @@ def sequence_loss(
             log_probs.transpose(0, 1), targets, torch.full((b,), n, dtype=torch.int64),
             lengths, blank=BLANK, reduction="none", zero_infinity=True,
         ) / lengths.clamp(min=1)  # fmt: skip
+        if viterbi_weight > 0:
+            # CTC sums over alignments, so a residue smeared thinly over many slots scores
+            # well yet vanishes from the greedy answer; training the single best alignment
+            # too makes each residue commit to one slot.
+            best = viterbi_paths(log_probs.detach(), targets, lengths)
+            hard = F.nll_loss(log_probs.transpose(1, 2), best, reduction="none").sum(1)
+            loss = loss + viterbi_weight * hard / lengths.clamp(min=1)
     else:
         padded = padded_targets(targets, lengths, n).clamp(min=BLANK)  # pad = blank = end
         loss = F.nll_loss(log_probs.transpose(1, 2), padded, reduction="none").mean(1)
@@ -144,9 +199,11 @@ class DeepSupervision(nn.Module):
         full_backprop: bool = False,
         draft_teacher: float = 0.0,
         draft_noise: float = 0.5,
+        viterbi_weight: float = 0.0,
     ) -> None:
         super().__init__()
         self.model = model
+        self.viterbi_weight = viterbi_weight
         self.draft_teacher = draft_teacher
         self.draft_noise = draft_noise
         self.generator = torch.Generator().manual_seed(0)
@@ -179,14 +236,18 @@ class DeepSupervision(nn.Module):
             carry = self._teacher_drafts(carry, memory, batch)
         active = torch.ones(len(batch), dtype=torch.bool, device=batch.mz.device)
         total = torch.zeros((), device=batch.mz.device)
+        answer_seq = torch.zeros(len(batch), device=batch.mz.device)  # at each sample's halt
+        answer: torch.Tensor | None = None
         for k, weight in enumerate(self.step_weights(n_sup)):  # noqa: B007 (k is reported)
             carry, out = model.supervision_step(carry, memory, h_cycles, l_cycles, self.full_backprop)
             seq = sequence_loss(out.logits, batch.targets, batch.target_lengths, kind,
-                                self.label_smoothing)  # fmt: skip
+                                self.label_smoothing, self.viterbi_weight)  # fmt: skip
             with torch.no_grad():
                 decoded = greedy_sequences(out.logits, kind)
                 truth = padded_targets(batch.targets, batch.target_lengths, decoded.shape[1])
                 correct = (decoded == truth).all(dim=1)
+                answer_seq = torch.where(active, seq.detach(), answer_seq)
+                answer = decoded if answer is None else torch.where(active[:, None], decoded, answer)
             loss = seq
             if self.halting:
                 loss = loss + F.binary_cross_entropy_with_logits(
@@ -203,11 +264,12 @@ class DeepSupervision(nn.Module):
                 carry = carry.detach()
             if not active.any():
                 break
+        assert answer is not None
         valid = truth >= 0
-        stats = {  # of the last step run
-            "seq_loss": seq.detach().mean(),
-            "token_acc": ((decoded == truth) & valid).sum() / valid.sum().clamp(min=1),
-            "exact": correct.float().mean(),
+        stats = {  # of the answer each sample would give: at its halting step, else the last
+            "seq_loss": answer_seq.mean(),
+            "token_acc": ((answer == truth) & valid).sum() / valid.sum().clamp(min=1),
+            "exact": (answer == truth).all(dim=1).float().mean(),
             "halt_acc": ((out.q.detach() > 0) == correct).float().mean(),
             "steps_run": torch.tensor(float(k + 1)),
         }
@@ -222,8 +284,10 @@ class DeepSupervision(nn.Module):
             return carry
         paths = corrupted_paths(batch.targets.cpu(), batch.target_lengths.cpu(), n_slots,
                                 self.model.head.out_features, self.draft_noise, self.generator)  # fmt: skip
-        feedback, prefix = self.model._check(paths.to(carry.prefix.device), memory)
+        paths = paths.to(carry.prefix.device)
+        feedback, prefix = self.model._check(paths, memory)
         mask = chosen.to(carry.prefix.device)
         carry.feedback = torch.where(mask[:, None, None], feedback, carry.feedback)
         carry.prefix = torch.where(mask[:, None], prefix, carry.prefix)
+        carry.path = torch.where(mask[:, None], paths, carry.path)
         return carry

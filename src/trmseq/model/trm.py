@@ -28,6 +28,7 @@ from trmseq.model.features import (
     mz_encoding,
     n_draft_features,
     peak_graph_features,
+    physics_draft,
 )
 from trmseq.model.layers import CoreBlock, EncoderBlock, RMSNorm
 from trmseq.tokenizer import Tokenizer
@@ -62,14 +63,16 @@ class Carry:
     z: torch.Tensor  # (batch, n_slots, d) latent state
     feedback: torch.Tensor  # (batch, n_slots, n_features) evidence for the current draft
     prefix: torch.Tensor  # (batch, n_slots) float64 draft mass before each slot
+    path: torch.Tensor  # (batch, n_slots) the current draft's class at each slot
 
     def detach(self) -> Carry:
         """Return the carry cut from the autograd graph."""
-        return Carry(self.y.detach(), self.z.detach(), self.feedback, self.prefix)
+        return Carry(self.y.detach(), self.z.detach(), self.feedback, self.prefix, self.path)
 
     def select(self, index: torch.Tensor) -> Carry:
         """The carry of a subset of the batch."""
-        return Carry(self.y[index], self.z[index], self.feedback[index], self.prefix[index])
+        return Carry(self.y[index], self.z[index], self.feedback[index], self.prefix[index],
+                     self.path[index])  # fmt: skip
 
 
 @dataclass
@@ -90,6 +93,7 @@ class TRM(nn.Module):
         self.register_buffer("class_masses", tokenizer.masses.clone(), persistent=False)
         residue_masses = tokenizer.masses[tokenizer.is_residue]
         self.register_buffer("gaps", _distinct(residue_masses), persistent=False)
+        self.register_buffer("is_residue", tokenizer.is_residue.clone(), persistent=False)
         self.peak_mz = nn.Linear(d, d)
         self.peak_intensity = nn.Linear(1, d, bias=False)
         if config.graph_features:
@@ -109,7 +113,12 @@ class TRM(nn.Module):
         if config.draft_feedback:
             self.feedback = nn.Linear(n_draft_features(c), d, bias=False)
             self.feedback_mass = nn.Linear(d, d, bias=False)
+            self.draft_tokens = nn.Embedding(c, d)  # what the draft says at each slot
         self.head = nn.Linear(d, c)
+        if config.evidence_head:
+            # One small function of a candidate's 8 b/y checks, shared by every class: the
+            # physics "this residue fits here" becomes a logit bonus the network can overrule.
+            self.evidence = nn.Sequential(nn.Linear(8, 32), nn.SiLU(), nn.Linear(32, 1))
         if config.answer_feedback == "soft_embedding":
             self.answer_embedding = nn.Linear(c, d, bias=False)
         self.q_head = nn.Linear(d, 1)
@@ -148,12 +157,17 @@ class TRM(nn.Module):
     # -- recursion ---------------------------------------------------------------------------
 
     def initial_carry(self, memory: Memory) -> Carry:
-        """The empty draft: learned initial states, evidence for an all-blank path."""
+        """Fixed initial states and the evidence for the first draft (physics walk or blank)."""
         b, n, d = memory.x.shape
-        path = torch.zeros((b, n), dtype=torch.int64, device=memory.x.device)
+        if self.config.initial_draft == "physics" and self.config.draft_feedback:
+            with torch.no_grad():
+                path = physics_draft(memory.mz, memory.intensity, memory.precursor_mass,
+                                     self.class_masses, self.is_residue, n, self.config.match_tol_da)  # fmt: skip
+        else:
+            path = torch.zeros((b, n), dtype=torch.int64, device=memory.x.device)
         feedback, prefix = self._check(path, memory)
         return Carry(
-            self.y_init.expand(b, n, d), self.z_init.expand(b, n, d), feedback, prefix
+            self.y_init.expand(b, n, d), self.z_init.expand(b, n, d), feedback, prefix, path
         )
 
     def _net(self, h: torch.Tensor, memory: Memory) -> torch.Tensor:
@@ -175,15 +189,22 @@ class TRM(nn.Module):
         if self.config.draft_feedback:
             mass = mz_encoding(carry.prefix, self.config.d_model, self.config.min_wavelength,
                                self.config.max_wavelength)  # fmt: skip
-            inject = inject + self.feedback(carry.feedback) + self.feedback_mass(mass)
+            inject = (inject + self.feedback(carry.feedback) + self.feedback_mass(mass)
+                      + self.draft_tokens(carry.path))  # fmt: skip
         for _ in range(l_cycles):
             z = self._net(z + y + inject, memory)
         y = self._net(y + z, memory)
         logits = self.head(y)
+        if self.config.evidence_head:
+            b, n, _ = carry.feedback.shape
+            per_class = carry.feedback[..., : 8 * (logits.shape[-1] - 1)].view(b, n, -1, 8)
+            bonus = self.evidence(per_class).squeeze(-1)  # (batch, slots, classes - 1)
+            logits = logits + torch.nn.functional.pad(bonus, (1, 0))  # nothing for the blank
         if self.config.answer_feedback == "soft_embedding":
             y = self.answer_embedding(logits.float().softmax(-1).type_as(y))
-        feedback, prefix = self._check(logits.argmax(-1), memory)
-        return Carry(y, z, feedback, prefix), logits
+        path = logits.detach().argmax(-1)
+        feedback, prefix = self._check(path, memory)
+        return Carry(y, z, feedback, prefix, path), logits
 
     def supervision_step(
         self,

@@ -324,6 +324,13 @@ def overfit(
         raise typer.Exit(code=1)
 
 
+NSupOption = Annotated[
+    int | None, typer.Option(min=1, help="Recursion depth (default: the model's).")
+]
+HaltingOption = Annotated[
+    bool | None,
+    typer.Option("--halting/--no-halting", help="Stop refining once the model is confident."),
+]
 ModelOption = Annotated[
     Path | None,
     typer.Option("--model", "-m", help="Checkpoint (default: $TRMSEQ_MODEL, else the bundled model)."),
@@ -340,13 +347,8 @@ def predict(
     model: ModelOption = None,
     batch_size: Annotated[int | None, typer.Option(min=1, help="Spectra per forward pass.")] = None,
     top_k: Annotated[int | None, typer.Option(min=1, help="Candidates per spectrum.")] = None,
-    n_sup: Annotated[
-        int | None, typer.Option(min=1, help="Recursion depth (default: the model's).")
-    ] = None,
-    halting: Annotated[
-        bool | None,
-        typer.Option("--halting/--no-halting", help="Stop refining once the model is confident."),
-    ] = None,
+    n_sup: NSupOption = None,
+    halting: HaltingOption = None,
     tolerance: Annotated[
         float | None, typer.Option(min=0.0, help="Precursor tolerance in ppm (default 50).")
     ] = None,
@@ -393,13 +395,8 @@ def evaluate(
     plot_out: Annotated[
         Path | None, typer.Option("--plot", help="Write precision-coverage and per-step plots (PNG).")
     ] = None,
-    n_sup: Annotated[
-        int | None, typer.Option(min=1, help="Recursion depth (default: the model's).")
-    ] = None,
-    halting: Annotated[
-        bool | None,
-        typer.Option("--halting/--no-halting", help="Stop refining once the model is confident."),
-    ] = None,
+    n_sup: NSupOption = None,
+    halting: HaltingOption = None,
     batch_size: Annotated[int | None, typer.Option(min=1, help="Spectra per forward pass.")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
     config: ConfigOption = None,

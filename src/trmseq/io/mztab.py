@@ -9,7 +9,7 @@ empty cell. trmseq has no PSI-MS term of its own, so it names itself as a user p
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -155,6 +155,16 @@ def psm_row(psm: PSM, psm_id: int, run: int, vocab: Vocabulary) -> list[str]:
     ]  # fmt: skip
 
 
+def _rows(psms: Iterable[PSM], vocab: Vocabulary, runs: Sequence[Path]) -> Iterator[tuple[PSM, list[str]]]:
+    """Each sequenced PSM with its cells; PSM_IDs count from 1."""
+    run_of = {str(p): i for i, p in enumerate(runs, start=1)}
+    n = 0
+    for psm in psms:
+        if psm.peptide is not None:
+            n += 1
+            yield psm, psm_row(psm, n, run_of[psm.spectrum.file], vocab)
+
+
 def write_mztab(
     handle: TextIO, psms: Iterable[PSM], vocab: Vocabulary, runs: Sequence[Path],
     settings: Sequence[tuple[str, str]] = (),
@@ -164,13 +174,10 @@ def write_mztab(
     writer.writerows(["MTD", k, v] for k, v in metadata(vocab, runs, settings))
     writer.writerow([])
     writer.writerow(["PSH", *COLUMNS])
-    run_of = {str(p): i for i, p in enumerate(runs, start=1)}
     n = 0
-    for psm in psms:
-        if psm.peptide is None:
-            continue
+    for _, cells in _rows(psms, vocab, runs):
+        writer.writerow(["PSM", *cells])
         n += 1
-        writer.writerow(["PSM", *psm_row(psm, n, run_of[psm.spectrum.file], vocab)])
     return n
 
 
@@ -178,11 +185,8 @@ def write_tsv(handle: TextIO, psms: Iterable[PSM], vocab: Vocabulary, runs: Sequ
     """Write the PSM table alone, with a header (spectra_ref keeps its ms_run[k] prefix)."""
     writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
     writer.writerow([*COLUMNS, "file"])
-    run_of = {str(p): i for i, p in enumerate(runs, start=1)}
     n = 0
-    for psm in psms:
-        if psm.peptide is None:
-            continue
+    for psm, cells in _rows(psms, vocab, runs):
+        writer.writerow([*cells, psm.spectrum.file])
         n += 1
-        writer.writerow([*psm_row(psm, n, run_of[psm.spectrum.file], vocab), psm.spectrum.file])
     return n

@@ -2,4 +2,5 @@
 
 from trmseq.cli import main
 
-main()
+if __name__ == "__main__":  # spawned batch workers re-import this module
+    main()

@@ -233,6 +233,9 @@ def train(
         float | None,
         typer.Option(min=0.0, max=1.0, help="With --train: share of synthetic spectra."),
     ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=0, help="Processes preparing batches ahead (helps a GPU).")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed for initialisation and data.")] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
     config: ConfigOption = None,
@@ -243,7 +246,8 @@ def train(
     from trmseq.train import Trainer
 
     cfg = config_mod.load(config)
-    cfg = _apply(cfg, "train", batch_size=batch_size, lr=lr, synthetic_fraction=synthetic_fraction)
+    cfg = _apply(cfg, "train", batch_size=batch_size, lr=lr, synthetic_fraction=synthetic_fraction,
+                 workers=workers)
     if resume and output_dir is None:
         raise ConfigError("--resume needs --output-dir: the run folder to continue")
     if resume and (config or train_files or val_files or model or batch_size or lr):

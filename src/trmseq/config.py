@@ -143,6 +143,7 @@ class TrainConfig:
     val_preset: str = _opt("moderate", "preset of the synthetic validation set")
     checkpoint_every: int = _opt(500, "write last.ckpt every this many steps")
     log_every: int = _opt(20, "write a metrics row every this many steps")
+    workers: int = _opt(0, "processes preparing batches ahead (0: in the training loop; use several on a GPU)")
 
     def __post_init__(self) -> None:
         from trmseq.synthetic import PRESETS
@@ -173,6 +174,7 @@ class TrainConfig:
                "train.min_length <= train.start_length <= train.max_length")  # fmt: skip
         _check(0 <= self.mod_rate <= 1 and 0 <= self.nterm_rate <= 1, "rates within [0, 1]")
         _check(0 <= self.synthetic_fraction <= 1, "0 <= train.synthetic_fraction <= 1")
+        _check(self.workers >= 0, "train.workers >= 0")
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,11 @@ import csv
 import dataclasses
 import logging
 import math
+import multiprocessing
 import os
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -213,6 +215,9 @@ class Trainer:
             AnnotatedSet(self.train_files, config.data, self.tokenizer, config.model.max_length)
             if self.train_files else None
         )  # fmt: skip
+        self.maker = BatchMaker(self.synthetic, self.real, self.tokenizer, seed, t.batch_size,
+                                t.synthetic_fraction, self.rank, self.world)  # fmt: skip
+        self._prefetch: _Prefetch | None = None
         self.validation = self._validation_set() if self.rank == 0 else []
         if state is not None:
             self._restore(state)
@@ -253,25 +258,17 @@ class Trainer:
 
     # -- one step ----------------------------------------------------------------------------
 
-    def batch(self, step: int, p: float) -> SpectrumBatch:
-        """The examples of optimizer step ``step`` for this process."""
-        t = self.config.train
+    def batch(self, step: int) -> SpectrumBatch:
+        """The examples of optimizer step ``step`` for this process, on the training device."""
+        if self._prefetch is None:
+            return self.maker(step, *self._schedule_of(step)).to(self.device)
+        return self._prefetch.get(step, self._schedule_of).to(self.device)
+
+    def _schedule_of(self, step: int) -> tuple[list[str], list[float], int]:
+        """Presets, their weights and the longest peptide for a step (timed runs: as of now)."""
+        p = self.schedule.fraction(Progress(step, self.progress.elapsed_s))
         presets, weights = self.schedule.presets(p)
-        self.synthetic.sampler = dataclasses.replace(
-            self.synthetic.sampler, max_length=self.schedule.max_length(p)
-        )
-        examples = []
-        first = (step * self.world + self.rank) * t.batch_size
-        for g in range(first, first + t.batch_size):
-            use_real = (
-                self.real is not None
-                and np.random.default_rng([self.seed, g]).random() >= t.synthetic_fraction
-            )
-            if use_real:
-                examples.append(self.real.example(g, self.seed))
-            else:
-                examples.append(self.synthetic.example(g, presets, weights))
-        return collate(examples, self.tokenizer).to(self.device)
+        return presets, weights, self.schedule.max_length(p)
 
     def _update(self, batch: SpectrumBatch, depth: tuple[int, int, int], lr: float) -> dict:
         for group in self.optimizer.param_groups:
@@ -333,13 +330,15 @@ class Trainer:
         start = time.perf_counter() - self.progress.elapsed_s
         tick, tick_step = time.perf_counter(), self.progress.step
         val: dict[str, float] = {}
+        if t.workers > 0:
+            self._prefetch = _Prefetch(self.maker, t.workers)
         try:
             done = self._done()
             while not done:
                 p = self.schedule.fraction(self.progress)
                 depth = self.schedule.depth(p)
                 lr = self.schedule.lr(self.progress)
-                stats = self._update(self.batch(self.progress.step, p), depth, lr)
+                stats = self._update(self.batch(self.progress.step), depth, lr)
                 self.progress.step += 1
                 self.progress.elapsed_s = time.perf_counter() - start
                 window.append(stats)
@@ -368,6 +367,10 @@ class Trainer:
             if self.rank == 0:
                 self._save("last.ckpt", val)
             raise
+        finally:
+            if self._prefetch is not None:
+                self._prefetch.close()
+                self._prefetch = None
         return {"step": self.progress.step, "elapsed_s": self.progress.elapsed_s,
                 "best": self.progress.best, "last": val,
                 "output_dir": str(self.output_dir)}  # fmt: skip
@@ -408,6 +411,83 @@ class Trainer:
             self._save("best.ckpt", val)
         self._save("last.ckpt", val)
         return val
+
+
+@dataclass
+class BatchMaker:
+    """Builds the batch of one optimizer step: a pure function of the step, so resumable.
+
+    Global example ``g = (step * world + rank) * batch_size + j`` is real with a seeded chance
+    of ``1 - synthetic_fraction`` (when real spectra are given) and synthetic otherwise.
+    """
+
+    synthetic: SyntheticStream
+    real: AnnotatedSet | None
+    tokenizer: Tokenizer
+    seed: int
+    batch_size: int
+    synthetic_fraction: float
+    rank: int = 0
+    world: int = 1
+
+    def __call__(self, step: int, presets: list[str], weights: list[float], max_length: int) -> SpectrumBatch:
+        self.synthetic.sampler = dataclasses.replace(self.synthetic.sampler, max_length=max_length)
+        examples = []
+        first = (step * self.world + self.rank) * self.batch_size
+        for g in range(first, first + self.batch_size):
+            use_real = (
+                self.real is not None
+                and np.random.default_rng([self.seed, g]).random() >= self.synthetic_fraction
+            )
+            if use_real:
+                examples.append(self.real.example(g, self.seed))  # type: ignore[union-attr]
+            else:
+                examples.append(self.synthetic.example(g, presets, weights))
+        return collate(examples, self.tokenizer)
+
+
+_worker_maker: BatchMaker | None = None
+
+
+def _worker_init(maker: BatchMaker) -> None:
+    global _worker_maker
+    torch.set_num_threads(1)  # the parallelism is across workers
+    _worker_maker = maker
+
+
+def _worker_batch(step: int, args: tuple) -> dict[str, np.ndarray | None]:
+    assert _worker_maker is not None
+    batch = _worker_maker(step, *args)
+    # numpy arrays travel through plain pickling; tensors would go through shared-memory handles
+    return {f: None if (t := getattr(batch, f)) is None else t.numpy() for f in batch.__dataclass_fields__}
+
+
+class _Prefetch:
+    """Batches of the next steps built by worker processes while the device trains.
+
+    Batches are requested up to ``2 * workers`` steps ahead with the schedule of their own
+    step, so a run bounded by steps gets the same batches as without workers; a timed run's
+    schedule lags by those few steps.
+    """
+
+    def __init__(self, maker: BatchMaker, workers: int) -> None:
+        context = multiprocessing.get_context("spawn")  # no fork after CUDA initialisation
+        self.pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init,
+                                        initargs=(maker,))  # fmt: skip
+        self.ahead = 2 * workers
+        self.pending: dict[int, Future] = {}
+
+    def get(self, step: int, schedule_of: Callable[[int], tuple]) -> SpectrumBatch:
+        for s in range(step, step + self.ahead):
+            if s not in self.pending:
+                self.pending[s] = self.pool.submit(_worker_batch, s, schedule_of(s))
+        for s in [s for s in self.pending if s < step]:  # a resumed or restarted sequence
+            self.pending.pop(s).cancel()
+        arrays = self.pending.pop(step).result()
+        return SpectrumBatch(**{k: None if v is None else torch.from_numpy(v) for k, v in arrays.items()})
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
 
 def validate(

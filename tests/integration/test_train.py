@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
 import socket
 import subprocess
@@ -175,3 +176,14 @@ def test_foreign_and_truncated_checkpoints(tmp_path: Path) -> None:
     cut.write_bytes(whole[: len(whole) // 2])
     with pytest.raises(CheckpointError, match="cut.ckpt: not a readable checkpoint"):
         checkpoint.load(cut)
+
+
+def test_batch_workers_give_the_same_training_as_the_training_loop(tmp_path: Path) -> None:
+    config = tiny_config(max_steps=4, val_every=100)
+    inline = Trainer(config, tmp_path / "a", seed=5)
+    inline.run()
+    config = dataclasses.replace(config, train=dataclasses.replace(config.train, workers=2))
+    pooled = Trainer(config, tmp_path / "b", seed=5)
+    pooled.run()
+    for name, ref in inline.model.state_dict().items():
+        assert torch.equal(ref, pooled.model.state_dict()[name]), name

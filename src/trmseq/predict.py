@@ -55,7 +55,7 @@ def infer(model: TRM, batch, n_sup: int, halting: bool = True, keep_steps: bool 
     per_step = [] if keep_steps else None
     per_step_q = [] if keep_steps else None
     for k in range(1, n_sup + 1):
-        carry, out = model.supervision_step(carry, memory)
+        carry, out = model.supervision_step(carry, memory, check=k < n_sup)
         log_probs = out.logits.float().log_softmax(-1)
         final[active], q_final[active] = log_probs, out.q.float()
         if per_step is not None and per_step_q is not None:

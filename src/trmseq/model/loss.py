@@ -239,7 +239,8 @@ class DeepSupervision(nn.Module):
         answer_seq = torch.zeros(len(batch), device=batch.mz.device)  # at each sample's halt
         answer: torch.Tensor | None = None
         for k, weight in enumerate(self.step_weights(n_sup)):  # noqa: B007 (k is reported)
-            carry, out = model.supervision_step(carry, memory, h_cycles, l_cycles, self.full_backprop)
+            carry, out = model.supervision_step(carry, memory, h_cycles, l_cycles, self.full_backprop,
+                                                check=k < n_sup - 1)  # the last check is unread
             seq = sequence_loss(out.logits, batch.targets, batch.target_lengths, kind,
                                 self.label_smoothing, self.viterbi_weight)  # fmt: skip
             with torch.no_grad():

@@ -182,8 +182,14 @@ class TRM(nn.Module):
                 self.config.match_tol_da,
             )  # fmt: skip
 
-    def cycle(self, carry: Carry, memory: Memory, l_cycles: int) -> tuple[Carry, torch.Tensor]:
-        """``l_cycles`` latent updates, one answer update, then check the new draft."""
+    def cycle(
+        self, carry: Carry, memory: Memory, l_cycles: int, check: bool = True
+    ) -> tuple[Carry, torch.Tensor]:
+        """``l_cycles`` latent updates, one answer update, then check the new draft.
+
+        ``check=False`` skips the check (the carry keeps the old evidence): for a final step,
+        whose carry nothing reads.
+        """
         y, z = carry.y, carry.z
         inject = memory.x
         if self.config.draft_feedback:
@@ -203,7 +209,7 @@ class TRM(nn.Module):
         if self.config.answer_feedback == "soft_embedding":
             y = self.answer_embedding(logits.float().softmax(-1).type_as(y))
         path = logits.detach().argmax(-1)
-        feedback, prefix = self._check(path, memory)
+        feedback, prefix = self._check(path, memory) if check else (carry.feedback, carry.prefix)
         return Carry(y, z, feedback, prefix, path), logits
 
     def supervision_step(
@@ -213,17 +219,19 @@ class TRM(nn.Module):
         h_cycles: int | None = None,
         l_cycles: int | None = None,
         full_backprop: bool = False,
+        check: bool = True,
     ) -> tuple[Carry, StepOutput]:
         """One refinement: ``h_cycles - 1`` cycles without gradient, then one with.
 
         With ``full_backprop`` every cycle keeps its graph (the seed's scheme, for ablation).
+        ``check=False`` skips checking the final draft against the spectrum (a last step).
         """
         h_cycles = h_cycles or self.config.h_cycles
         l_cycles = l_cycles or self.config.l_cycles
         with torch.set_grad_enabled(full_backprop and torch.is_grad_enabled()):
             for _ in range(h_cycles - 1):
                 carry, _ = self.cycle(carry, memory, l_cycles)
-        carry, logits = self.cycle(carry, memory, l_cycles)
+        carry, logits = self.cycle(carry, memory, l_cycles, check)
         q = self.q_head(carry.y.mean(dim=1)).squeeze(-1)
         return carry, StepOutput(logits, q)
 
@@ -238,8 +246,9 @@ class TRM(nn.Module):
         memory = self.encode(batch)
         carry = self.initial_carry(memory)
         outputs = []
-        for _ in range(n_sup or self.config.n_sup):
-            carry, out = self.supervision_step(carry, memory, h_cycles, l_cycles)
+        n_sup = n_sup or self.config.n_sup
+        for k in range(1, n_sup + 1):
+            carry, out = self.supervision_step(carry, memory, h_cycles, l_cycles, check=k < n_sup)
             carry = carry.detach()
             outputs.append(out)
         return outputs

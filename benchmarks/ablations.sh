@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Equal-wall-time ablations, one core each (the other core fine-tunes the default model).
+# Equal-wall-time ablations of docs/benchmarks.md, one after another, one CPU thread each.
+# M=minutes per run (default 6); OUT=log folder (default runs/ablation).
 cd "$(dirname "$0")/.."; mkdir -p "${OUT:-runs/ablation}"
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 M=${M:-6}

@@ -8,6 +8,8 @@ run code from the file. A missing, truncated, corrupt or foreign file raises
 from __future__ import annotations
 
 import pickle
+import re
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -72,14 +74,13 @@ def load(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, zipfile.BadZipFile, EOFError, RuntimeError, ValueError) as e:
-        first = str(e).strip().splitlines()[0][:100] if str(e).strip() else type(e).__name__
-        raise CheckpointError(
-            f"{path}: not a readable checkpoint (truncated, corrupt, or not saved by trmseq: {first})"
-        ) from None
+        with warnings.catch_warnings():  # torch warns about pickle protocols of foreign files
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - unpickling garbage can raise almost anything
+        raise CheckpointError(f"{path}: {_unreadable(e)}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a trmseq checkpoint")
+        raise CheckpointError(f"{path}: a PyTorch file, but not a trmseq checkpoint")
     if payload.get("version", 0) > VERSION:
         raise CheckpointError(
             f"{path}: checkpoint format {payload['version']} is newer than this trmseq "
@@ -90,6 +91,17 @@ def load(path: str | Path) -> dict[str, Any]:
     except (ConfigError, KeyError, TypeError) as e:
         raise CheckpointError(f"{path}: invalid configuration in checkpoint ({e})") from None
     return payload
+
+
+def _unreadable(error: Exception) -> str:
+    """Say in domain terms why torch could not load a file as plain weights."""
+    code = re.search(r"GLOBAL (\S+)", str(error)) if isinstance(error, pickle.UnpicklingError) else None
+    if code:
+        return (f"not a trmseq checkpoint: it holds Python objects ({code.group(1)}) that could run "
+                f"code when loaded; trmseq loads plain weights only and refused it")  # fmt: skip
+    if isinstance(error, zipfile.BadZipFile):
+        return "not a readable checkpoint: a damaged or truncated archive"
+    return "not a checkpoint: a truncated or corrupt file, or another kind of file"
 
 
 def build_model(config: Config) -> tuple[TRM, Tokenizer]:

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from trmseq.config import Config, DecodeConfig
+from trmseq.constants import C13_DIFF, H2O
 from trmseq.data import collate
 from trmseq.decode import Candidate, fits_precursor, mass_constrained, path_candidate
 from trmseq.io import read_spectra
@@ -103,6 +104,24 @@ def decode_spectrum(
     return [greedy] if _valid(greedy.peptide, vocab) else []
 
 
+def unreachable_reason(spectrum: Spectrum, vocab, max_tokens: int, decode: DecodeConfig) -> str | None:
+    """Why no peptide of at most ``max_tokens`` residues can fit the precursor, or None.
+
+    Such a precursor (a corrupt m/z, or a protein-sized ion) would still get the model's best
+    guess, of a mass far from it; it is skipped instead.
+    """
+    residues = [t.mass for t in vocab.tokens if not t.is_nterm]
+    slack = 1 + decode.precursor_tol_ppm * 1e-6
+    mass = float(neutral_mass(spectrum.precursor_mz, spectrum.charge)) - H2O
+    lightest, heaviest = min(residues) / slack, max_tokens * max(residues) * slack
+    if mass - max(decode.isotopes) * C13_DIFF < lightest:
+        return f"precursor mass below the lightest peptide ({lightest + H2O:.1f} Da)"
+    if mass - min(decode.isotopes) * C13_DIFF > heaviest:
+        return (f"precursor mass above the heaviest peptide the model writes "
+                f"({max_tokens} residues, {heaviest + H2O:.0f} Da)")  # fmt: skip
+    return None
+
+
 def _valid(peptide: tuple[str, ...], vocab) -> bool:
     """A peptide with residues, and an N-terminal modification only at the start."""
     if vocab.n_residues(peptide) == 0:
@@ -157,7 +176,12 @@ class Predictor:
         pending: list[tuple[Spectrum, Spectrum | str]] = []
         for spectrum in _spectra(paths):
             counter.read += 1
-            pending.append((spectrum, preprocess(spectrum, self.config.data)))
+            processed = preprocess(spectrum, self.config.data)
+            if not isinstance(processed, str):
+                processed = unreachable_reason(processed, self.tokenizer.vocab,
+                                               self.config.model.max_length,
+                                               self.config.decode) or processed  # fmt: skip
+            pending.append((spectrum, processed))
             if sum(not isinstance(p, str) for _, p in pending) >= self.config.decode.batch_size:
                 yield from self._flush(pending, counter, on_spectra)
                 pending = []
@@ -266,12 +290,14 @@ def predict_files(
             n_rows = write_mztab(handle, psms, tokenizer.vocab, files, settings)
         else:
             n_rows = write_tsv(handle, psms, tokenizer.vocab, files)
-    log = None
-    if skipped:
-        log = output.with_name(output.name + ".skipped.tsv")
-        with atomic_write(log) as handle:
-            handle.write("file\tspectra_ref\ttitle\treason\n")
-            for psm in skipped:
-                s = psm.spectrum
-                handle.write(f"{s.file}\t{s.ref}\t{s.title or ''}\t{psm.skip_reason}\n")
+    log = output.with_name(output.name + ".skipped.tsv")
+    if not skipped:
+        log.unlink(missing_ok=True)  # an older run's list would name spectra of other files
+        return Summary(counter, n_rows, n_fit, None)
+    run_of = {str(p): i for i, p in enumerate(files, start=1)}  # as in the PSM table
+    with atomic_write(log) as handle:
+        handle.write("file\tspectra_ref\ttitle\treason\n")
+        for psm in skipped:
+            s = psm.spectrum
+            handle.write(f"{s.file}\tms_run[{run_of[s.file]}]:{s.ref}\t{s.title or ''}\t{psm.skip_reason}\n")
     return Summary(counter, n_rows, n_fit, log)

@@ -107,6 +107,8 @@ def evaluate_model(
     examples = list(usable_spectra(files, config.data, counter, vocab))
     if not examples:
         raise InputError(f"{', '.join(map(str, files))}: no usable annotated spectra to evaluate")
+    if on_spectra is not None:
+        on_spectra(counter.n_skipped)  # done with those: progress counts every spectrum read
     truths = [p for _, p in examples]
     charges = [s.charge for s, _ in examples]
     predictions: list[tuple[str, ...] | None] = []

@@ -577,14 +577,15 @@ class OverfitResult:
     loss: float  # sequence loss of the last supervision step
     token_acc: float
     passed: bool
+    stopped_by: str  # "target" (learned), "steps" (step budget spent) or "time" (time limit)
 
 
 def overfit(
     config: Config,
     n_spectra: int = 32,
     preset: str = "clean",
-    max_steps: int = 2000,
-    max_seconds: float = 120.0,
+    max_steps: int = 300,
+    max_seconds: float = 900.0,
     target_loss: float = 0.1,
     target_acc: float = 0.95,
     seed: int = 0,
@@ -595,7 +596,9 @@ def overfit(
     """Train on one fixed batch until loss < ``target_loss`` and token accuracy > ``target_acc``.
 
     A sanity check of the whole stack (features, recursion, loss, optimizer): a model that can
-    learn anything can learn one batch by heart.
+    learn anything can learn one batch by heart. The verdict rests on the step budget, so it
+    does not depend on how busy the machine is; ``max_seconds`` only bounds the wait, and a run
+    it stops says so (``stopped_by="time"``) rather than failing.
     """
     emit = callback or (lambda event, info: None)
     dev = resolve_device(device)
@@ -636,6 +639,7 @@ def overfit(
                           "loss": seq, "token_acc": acc, "exact": float(stats["exact"])})  # fmt: skip
         if seq < target_loss and acc > target_acc:
             break
-    seq, acc = float(stats["seq_loss"]), float(stats["token_acc"])
-    return OverfitResult(step, time.perf_counter() - start, seq, acc,
-                         seq < target_loss and acc > target_acc)  # fmt: skip
+    seq, acc = float(stats.get("seq_loss", math.nan)), float(stats.get("token_acc", 0.0))
+    passed = seq < target_loss and acc > target_acc
+    stopped_by = "target" if passed else "steps" if step >= max_steps else "time"
+    return OverfitResult(step, time.perf_counter() - start, seq, acc, passed, stopped_by)

@@ -1,4 +1,4 @@
-"""Training end to end: checkpoints, exact resume, DDP on 2 CPU processes, overfit, bad input."""
+"""Training end to end: checkpoints, exact resume, DDP on 2 CPU processes, bad input (overfit: test_terminal.py)."""
 
 from __future__ import annotations
 

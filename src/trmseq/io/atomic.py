@@ -18,6 +18,36 @@ def _umask() -> int:
     return mask
 
 
+def _remove_orphans(path: Path) -> None:
+    """Remove temporary files of ``path`` left by runs that were killed (kill -9, power loss).
+
+    Each temporary file carries its writer's process id; one whose process is gone is an
+    orphan. A live writer's file is left alone.
+    """
+    if os.name != "posix":  # os.kill(pid, 0) probes a process only on POSIX
+        return
+    prefix = f".{path.name}."
+    with contextlib.suppress(OSError):
+        for tmp in path.parent.iterdir():
+            name = tmp.name
+            if not (name.startswith(prefix) and name.endswith(".tmp")):
+                continue
+            pid = name[len(prefix) :].split(".", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path``; rename it onto ``path`` only if the block succeeds.
@@ -33,8 +63,9 @@ def atomic_write(path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
     path = Path(path)
     if path.is_dir():
         raise OutputError(f"{path}: is a folder; give a file name")
+    _remove_orphans(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     except OSError as e:
         raise OutputError(f"{path}: cannot write here ({e.strerror})") from None
     try:

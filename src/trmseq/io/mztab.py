@@ -9,6 +9,7 @@ empty cell. trmseq has no PSI-MS term of its own, so it names itself as a user p
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
@@ -37,6 +38,12 @@ _FORMATS = {  # suffix -> (file format CV, nativeID format CV)
 }  # fmt: skip
 
 
+# A USI names a run as deposited in a repository: its file name without path or extension,
+# never escaped. Names with whitespace, control or non-ASCII characters cannot be written
+# unescaped in one token, so such runs get no USI (null) rather than a broken one.
+_USI_RUN = re.compile(r"[\x21-\x7e]+")
+
+
 def _unimod(delta: float) -> tuple[str, str] | None:
     """(accession, name) of the Unimod entry with this mass, if trmseq knows one."""
     for name, (number, mass) in UNIMOD.items():
@@ -46,17 +53,20 @@ def _unimod(delta: float) -> tuple[str, str] | None:
 
 
 def _mod_terms(token: Token) -> list[str]:
-    """The accessions of a token's modifications (CHEMMOD:+x for unknown deltas)."""
+    """The accessions of a token's modifications, one per delta (CHEMMOD:+x for unknown ones).
+
+    A combined N-terminal token (Carbamyl + Ammonia-loss) gives both Unimod terms at position 0:
+    the spec keeps CHEMMOD for chemistry that has no Unimod entry (section 5.8).
+    """
     terms = []
     for delta in token.deltas:
         known = _unimod(delta)
         terms.append(known[0] if known else f"CHEMMOD:{delta:+.6f}")
-    if token.is_nterm and len(token.deltas) > 1:  # one combined N-terminal chemistry
-        return [f"CHEMMOD:{token.delta:+.6f}"]
     return terms
 
 
 def _mod_param(token: Token, delta: float) -> str:
+    """The metadata parameter of one modification: its Unimod entry, or CHEMMOD by mass."""
     known = _unimod(delta)
     if known:
         return f"[UNIMOD, {known[0]}, {known[1]}, ]"
@@ -93,15 +103,15 @@ def _modification_lines(vocab: Vocabulary) -> list[tuple[str, str]]:
         ("fixed_mod", fixed, "[MS, MS:1002453, No fixed modifications searched, ]"),
         ("variable_mod", variable, "[MS, MS:1002454, No variable modifications searched, ]"),
     ):
-        if not tokens:
+        # One entry per (modification, site); a combined token adds its parts if not yet listed.
+        entries = list(dict.fromkeys((_mod_param(token, delta), token.is_nterm, token.residue)
+                                     for token in tokens for delta in token.deltas))  # fmt: skip
+        if not entries:
             lines.append((f"{kind}[1]", none))
-        for i, token in enumerate(tokens, start=1):
-            combined = token.is_nterm and len(token.deltas) > 1
-            param = (f"[CHEMMOD, CHEMMOD:{token.delta:+.6f}, , ]" if combined
-                     else _mod_param(token, token.deltas[0]))  # fmt: skip
+        for i, (param, is_nterm, residue) in enumerate(entries, start=1):
             lines.append((f"{kind}[{i}]", param))
-            lines.append((f"{kind}[{i}]-site", "N-term" if token.is_nterm else token.residue))
-            if token.is_nterm:
+            lines.append((f"{kind}[{i}]-site", "N-term" if is_nterm else residue))
+            if is_nterm:
                 lines.append((f"{kind}[{i}]-position", "Any N-term"))
     return lines
 
@@ -140,7 +150,9 @@ def psm_row(psm: PSM, psm_id: int, run: int, vocab: Vocabulary) -> list[str]:
     scan = s.scan if s.scan and s.scan.isdigit() else None
     where = (s.ref.replace("=", ":", 1) if s.ref.startswith(("index=", "scan="))
              else f"scan:{scan}" if scan else None)  # fmt: skip
-    usi = f"mzspec:USI000000:{Path(s.file).stem}:{where}:{proforma}/{s.charge}" if proforma and where else None
+    run_name = Path(s.file).stem
+    usi = (f"mzspec:USI000000:{run_name}:{where}:{proforma}/{s.charge}"
+           if proforma and where and _USI_RUN.fullmatch(run_name) else None)  # fmt: skip
     return [
         _fmt(sequence), str(psm_id), "null", "null", "null", "null", SOFTWARE,
         _fmt(psm.score, 5) if peptide else "null",
@@ -150,7 +162,7 @@ def psm_row(psm: PSM, psm_id: int, run: int, vocab: Vocabulary) -> list[str]:
         _fmt(proforma), ",".join(f"{x:.5f}" for x in psm.aa_scores) or "null",
         _fmt(psm.precursor_error_ppm, 2), _fmt(psm.isotope),
         _fmt(psm.fits_precursor) if peptide else "null", str(psm.recursion_steps),
-        str(psm.rank), _fmt(s.title), _fmt(f"ms_run[{run}]:scan={scan}" if scan else None),
+        str(psm.rank), _fmt(s.title), _fmt(scan),
         _fmt(usi),
     ]  # fmt: skip
 

@@ -19,7 +19,8 @@ CHILD = r"""
 import json, resource, sys, time, torch
 from trmseq import config as tc
 from trmseq.checkpoint import build_model
-from trmseq.data import SyntheticStream, collate
+from trmseq.batch import collate
+from trmseq.data import SyntheticStream
 from trmseq.model.loss import DeepSupervision
 from trmseq.peptides import PeptideSampler
 spec = json.loads(sys.argv[1])

@@ -78,7 +78,7 @@ def load(path: str | Path) -> dict[str, Any]:
             warnings.simplefilter("ignore")
             payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - unpickling garbage can raise almost anything
-        raise CheckpointError(f"{path}: {_unreadable(e)}") from None
+        raise CheckpointError(f"{path}: {_unreadable(path, e)}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path}: a PyTorch file, but not a trmseq checkpoint")
     if payload.get("version", 0) > VERSION:
@@ -87,21 +87,23 @@ def load(path: str | Path) -> dict[str, Any]:
             f"({__version__}) understands; upgrade trmseq"
         )
     try:
-        payload["config"] = config_mod.from_dict(payload["config"])
+        payload["config"] = config_mod.from_dict(config_mod.upgrade(payload["config"]))
     except (ConfigError, KeyError, TypeError) as e:
         raise CheckpointError(f"{path}: invalid configuration in checkpoint ({e})") from None
     return payload
 
 
-def _unreadable(error: Exception) -> str:
+def _unreadable(path: Path, error: Exception) -> str:
     """Say in domain terms why torch could not load a file as plain weights."""
     code = re.search(r"GLOBAL (\S+)", str(error)) if isinstance(error, pickle.UnpicklingError) else None
     if code:
         return (f"not a trmseq checkpoint: it holds Python objects ({code.group(1)}) that could run "
                 f"code when loaded; trmseq loads plain weights only and refused it")  # fmt: skip
-    if isinstance(error, zipfile.BadZipFile):
-        return "not a readable checkpoint: a damaged or truncated archive"
-    return "not a checkpoint: a truncated or corrupt file, or another kind of file"
+    with open(path, "rb") as handle:
+        archive = handle.read(4) == b"PK\x03\x04"  # what torch.save writes: a zip archive
+    if archive or isinstance(error, zipfile.BadZipFile):
+        return "not a readable checkpoint: a damaged or truncated archive (copy it again)"
+    return "not a checkpoint: a corrupt file, or another kind of file"
 
 
 def build_model(config: Config) -> tuple[TRM, Tokenizer]:

@@ -7,22 +7,27 @@ Results go to stdout or files; logs and progress go to stderr.
 from __future__ import annotations
 
 import logging
-import signal
 import sys
 import time
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from trmseq import __version__
 from trmseq import config as config_mod
-from trmseq.errors import ConfigError, TrmseqError
+from trmseq.errors import ConfigError
+from trmseq.terminal import (
+    ConfigOption,
+    ThreadsOption,
+    err,
+    handle_errors,
+    on_sigterm_unwind,
+    progress,
+    use_threads,
+)
 
 app = typer.Typer(
     name="trmseq",
@@ -32,13 +37,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     rich_markup_mode=None,
 )
-err = Console(stderr=True, soft_wrap=True)  # one line per message, whatever the width
-F = TypeVar("F", bound=Callable[..., Any])
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="YAML configuration (see `trmseq configure`)."),
-]
 
 
 def _version(value: bool) -> None:
@@ -59,53 +58,6 @@ def _main(
         format="%(message)s",
         handlers=[RichHandler(console=err, show_path=False, show_time=False)],
         force=True,
-    )
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (what a batch scheduler sends), raised so that it unwinds like Ctrl-C."""
-
-
-def _terminate(signum: int, frame: object) -> None:
-    raise Terminated
-
-
-def handle_errors(func: F) -> F:
-    """Print a TrmseqError as one line on stderr and exit 1; Ctrl-C exits 130, SIGTERM 143.
-
-    Interruptions unwind through the writers, which remove their temporary files.
-    """
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except TrmseqError as e:
-            err.print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
-            raise typer.Exit(code=1) from None
-        except Terminated:
-            err.print("terminated (SIGTERM)", markup=False)
-            raise typer.Exit(code=143) from None
-        except KeyboardInterrupt:
-            err.print("interrupted", markup=False)
-            raise typer.Exit(code=130) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def progress(quiet: bool = False) -> Progress:
-    """A progress bar on stderr that stays silent when stderr is not a terminal.
-
-    Every column copes with a task whose total is still unknown (``total=None``).
-    """
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-        disable=quiet or not err.is_terminal,
     )
 
 
@@ -205,20 +157,6 @@ def inspect(
             out.print(f"    {count:>8,}  {reason}", markup=False, highlight=False)
 
 
-ThreadsOption = Annotated[
-    int | None,
-    typer.Option(min=1, help="CPU threads for the network (default: torch's choice, or $OMP_NUM_THREADS)."),
-]
-
-
-def _use_threads(n_threads: int | None) -> None:
-    """Limit torch's intra-op threads; on a busy shared machine fewer threads run faster."""
-    if n_threads is not None:
-        import torch
-
-        torch.set_num_threads(n_threads)
-
-
 def _apply(cfg: config_mod.Config, section: str, **changes: Any) -> config_mod.Config:
     """Return ``cfg`` with the given (non-None) fields of one section changed."""
     import dataclasses
@@ -274,7 +212,7 @@ def train(
     config: ConfigOption = None,
 ) -> None:
     """Train a model (synthetic spectra by default; real ones with --train)."""
-    _use_threads(threads)
+    use_threads(threads)
     from trmseq.io import expand_paths
     from trmseq.paths import new_run_dir
     from trmseq.train import Trainer
@@ -339,7 +277,7 @@ def overfit(
     config: ConfigOption = None,
 ) -> None:
     """Sanity check: learn one fixed batch (loss < 0.1, token accuracy > 95%) within a step budget."""
-    _use_threads(threads)
+    use_threads(threads)
     from trmseq.synthetic import PRESETS
     from trmseq.train import overfit as run_overfit
 
@@ -405,7 +343,7 @@ def predict(
     config: ConfigOption = None,
 ) -> None:
     """Sequence peptides de novo from spectrum files."""
-    _use_threads(threads)
+    use_threads(threads)
     from trmseq.io import count_spectra, expand_paths
     from trmseq.predict import predict_files
 
@@ -454,7 +392,7 @@ def evaluate(
     config: ConfigOption = None,
 ) -> None:
     """Measure accuracy on annotated spectra (Casanovo-compatible metrics)."""
-    _use_threads(threads)
+    use_threads(threads)
     from trmseq import report
     from trmseq.io import count_spectra, expand_paths
 
@@ -491,7 +429,7 @@ def evaluate(
 
 def main() -> None:
     """Console-script entry point."""
-    signal.signal(signal.SIGTERM, _terminate)
+    on_sigterm_unwind()
     app(prog_name="trmseq")
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from trmseq.errors import ConfigError, PeptideError
+from trmseq.presets import PRESETS
 from trmseq.vocab import DEFAULT_FIXED_MODS, DEFAULT_VARIABLE_MODS, Vocabulary
 
 
@@ -76,11 +77,11 @@ class ModelConfig:
     n_encoder_layers: int = _opt(2, "transformer layers over the peaks")
     n_core_layers: int = _opt(2, "layers of the one recursive network (TRM uses 2)")
     mlp_expansion: float = _opt(2.0, "SwiGLU hidden size / d_model")
-    n_slots: int = _opt(40, "output slots (CTC); must exceed max_length")
-    max_length: int = _opt(31, "longest peptide in tokens (residues + N-terminal modification)")
+    n_slots: int = _opt(40, "output slots (CTC); must exceed max_tokens")
+    max_tokens: int = _opt(31, "longest peptide in tokens (residues + N-terminal modification)")
     l_cycles: int = _opt(1, "n: latent updates per cycle")
     h_cycles: int = _opt(1, "T: cycles per supervision step; all but the last without gradient")
-    n_sup: int = _opt(3, "N_sup: supervision steps (refinements) per spectrum")
+    n_sup: int = _opt(3, "N_sup: supervision steps (refinements) per spectrum; inference too, unless decode.n_sup")
     min_wavelength: float = _opt(0.001, "shortest m/z sinusoid wavelength (Da)")
     max_wavelength: float = _opt(10000.0, "longest m/z sinusoid wavelength (Da)")
     match_tol_da: float = _opt(0.02, "peak-matching tolerance of the physics features (Da)")
@@ -96,7 +97,7 @@ class ModelConfig:
     def __post_init__(self) -> None:
         _check(self.d_model % self.n_heads == 0, "model.d_model divisible by model.n_heads")
         _check(self.d_model % 2 == 0, "even model.d_model")
-        _check(self.n_slots > self.max_length >= 1, "model.n_slots > model.max_length >= 1")
+        _check(self.n_slots > self.max_tokens >= 1, "model.n_slots > model.max_tokens >= 1")
         for name in ("n_encoder_layers", "n_core_layers", "l_cycles", "h_cycles", "n_sup"):
             _check(getattr(self, name) >= 1, f"model.{name} >= 1")
         _check(self.match_tol_da > 0, "model.match_tol_da > 0")
@@ -146,8 +147,6 @@ class TrainConfig:
     workers: int = _opt(0, "processes preparing batches ahead (0: in the training loop; use several on a GPU)")
 
     def __post_init__(self) -> None:
-        from trmseq.synthetic import PRESETS
-
         for name in ("batch_size", "max_steps", "val_every", "val_size", "checkpoint_every",
                      "log_every", "min_length"):  # fmt: skip
             _check(getattr(self, name) >= 1, f"train.{name} >= 1")
@@ -186,7 +185,7 @@ class DecodeConfig:
     mass_control: bool = _opt(True, "search for the best peptide that fits the precursor when greedy does not")
     beam: int = _opt(256, "states kept per slot by the mass-constrained search")
     top_k: int = _opt(1, "candidates reported per spectrum")
-    n_sup: int = _opt(0, "recursion depth (supervision steps) at inference; 0: the model's")
+    n_sup: int = _opt(0, "supervision steps at inference instead of model.n_sup; 0: model.n_sup")
     halting: bool = _opt(True, "stop refining a spectrum once the halting head says it is right")
     batch_size: int = _opt(128, "spectra per forward pass")
 
@@ -210,8 +209,23 @@ class Config:
     decode: DecodeConfig = field(default_factory=DecodeConfig)
 
     def __post_init__(self) -> None:
-        _check(self.train.max_length + 1 <= self.model.max_length,
-               "train.max_length + 1 (an N-terminal modification) <= model.max_length")  # fmt: skip
+        _check(self.train.max_length + 1 <= self.model.max_tokens,
+               "train.max_length + 1 (an N-terminal modification) <= model.max_tokens")  # fmt: skip
+
+
+# Keys renamed since they were first written: old YAML files get an error naming the new key,
+# old checkpoints are upgraded when read (:func:`upgrade`).
+RENAMED = {"model.max_length": "model.max_tokens"}
+
+
+def upgrade(raw: dict[str, Any]) -> dict[str, Any]:
+    """Return a config dict with renamed keys under their new names (for stored checkpoints)."""
+    raw = {k: dict(v) if isinstance(v, dict) else v for k, v in raw.items()}
+    for old, new in RENAMED.items():
+        (section, key), (_, new_key) = old.split("."), new.split(".")
+        if isinstance(raw.get(section), dict) and key in raw[section]:
+            raw[section][new_key] = raw[section].pop(key)
+    return raw
 
 
 def _check(ok: bool, rule: str) -> None:
@@ -248,6 +262,10 @@ def from_dict(raw: dict[str, Any], cls: type = Config, where: str = "") -> Any:
         raise ConfigError(f"section {where.rstrip('.') or 'top level'} must be a mapping")
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(raw) - set(fields))
+    renamed = [k for k in unknown if where + k in RENAMED]
+    if renamed:
+        old = where + renamed[0]
+        raise ConfigError(f"{old} is now called {RENAMED[old]} (same meaning); rename the key")
     if unknown:
         known = ", ".join(fields)
         raise ConfigError(

@@ -25,3 +25,10 @@ class PSM:
     recursion_steps: int  # supervision steps run before the answer was taken
     rank: int = 1  # 1 for the best candidate; 2.. with --top-k
     skip_reason: str | None = None
+
+    @classmethod
+    def skipped(cls, spectrum: Spectrum, reason: str, recursion_steps: int = 0) -> PSM:
+        """A spectrum that gets no peptide, and why."""
+        return cls(spectrum=spectrum, peptide=None, score=0.0, aa_scores=(), fits_precursor=False,
+                   precursor_error_ppm=None, isotope=None, calc_mz=None,
+                   recursion_steps=recursion_steps, skip_reason=reason)  # fmt: skip

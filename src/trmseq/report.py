@@ -14,11 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from trmseq import checkpoint
 from trmseq.config import Config
+from trmseq.decode import peptide_masses, peptide_score
+from trmseq.device import resolve_device
 from trmseq.errors import InputError, PeptideError
 from trmseq.evaluate import Curve, Metrics, precision_coverage, recall_at_fdr, score_peptides
+from trmseq.inference import Runner
+from trmseq.io.atomic import atomic_write
+from trmseq.paths import resolve_model
 from trmseq.reading import usable_spectra
 from trmseq.spectrum import SkipCounter
 from trmseq.vocab import Vocabulary
@@ -41,8 +45,6 @@ class Evaluation:
 
 
 def _masses(peptide: Sequence[str] | None, vocab: Vocabulary) -> list[float] | None:
-    from trmseq.decode import peptide_masses
-
     return peptide_masses(peptide, vocab) if peptide else None
 
 
@@ -87,21 +89,13 @@ def evaluate_model(
     on_spectra: Callable[[int], object] | None = None,
 ) -> Evaluation:
     """Run a model on annotated spectra and score it, step by step and after decoding."""
-    from trmseq import checkpoint
-    from trmseq.data import collate
-    from trmseq.decode import greedy_decode
-    from trmseq.paths import resolve_model
-    from trmseq.predict import decode_spectrum, infer, peptide_score
-    from trmseq.train import resolve_device
-
     path = resolve_model(model_path)
     model, tokenizer, config, _ = checkpoint.load_model(path)
     decode = config_override.decode if config_override else config.decode
     decode = dataclasses.replace(decode, **{k: v for k, v in (decode_changes or {}).items()
                                             if v is not None}, top_k=1)  # fmt: skip
-    dev = resolve_device(device)
-    model.to(dev).eval()
-    n_sup = decode.n_sup or config.model.n_sup
+    runner = Runner(model, tokenizer, decode, resolve_device(device))
+    n_sup = runner.n_sup
     vocab = tokenizer.vocab
     counter = SkipCounter()
     examples = list(usable_spectra(files, config.data, counter, vocab))
@@ -117,26 +111,17 @@ def evaluate_model(
     step_greedy: list[list[tuple[str, ...]]] = [[] for _ in range(n_sup)]
     n_fit = 0
     for i in range(0, len(examples), decode.batch_size):
-        chunk = examples[i : i + decode.batch_size]
-        batch = collate(chunk).to(dev)
-        out = infer(model, batch, n_sup, halting=False, keep_steps=True)
-        assert out.per_step is not None and out.per_step_q is not None
-        per_step = [lp.cpu().numpy() for lp in out.per_step]
-        q = np.stack([x.cpu().numpy() for x in out.per_step_q])  # (steps, batch)
-        for k in range(n_sup):
-            step_greedy[k].extend(greedy_decode(out.per_step[k], tokenizer))
-        for j, (spectrum, _) in enumerate(chunk):
-            chosen = n_sup - 1
-            if decode.halting:
-                halted = np.nonzero(q[:-1, j] > 0)[0]
-                chosen = int(halted[0]) if len(halted) else n_sup - 1
+        chunk = [s for s, _ in examples[i : i + decode.batch_size]]
+        for answer in runner.answer(chunk, decode_steps=True):
+            assert answer.decoded_by_step is not None and answer.greedy_by_step is not None
             for k in range(n_sup):
-                found = decode_spectrum(per_step[k][j], spectrum, tokenizer, decode)
+                step_greedy[k].append(answer.greedy_by_step[k])
+                found = answer.decoded_by_step[k]
                 step_preds[k].append(found[0].peptide if found else None)
-                if k == chosen:
-                    predictions.append(found[0].peptide if found else None)
-                    scores.append(peptide_score(found[0]) if found else -2.0)
-                    n_fit += bool(found and found[0].fits)
+            best = answer.candidates[0] if answer.candidates else None
+            predictions.append(best.peptide if best else None)
+            scores.append(peptide_score(best) if best else -2.0)
+            n_fit += bool(best and best.fits)
         if on_spectra is not None:
             on_spectra(len(chunk))
     true_m = [vocab.residue_masses(t).tolist() for t in truths]
@@ -286,7 +271,6 @@ def plot(ev: Evaluation, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from trmseq.io.atomic import atomic_write
 
     panels = 2 if ev.per_step else 1
     fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4.2), squeeze=False)
@@ -310,7 +294,6 @@ def plot(ev: Evaluation, path: Path) -> None:
 
 def write_json(ev: Evaluation, path: Path) -> None:
     """Write :func:`to_json` atomically."""
-    from trmseq.io.atomic import atomic_write
 
     with atomic_write(path) as handle:
         json.dump(to_json(ev), handle, indent=2)

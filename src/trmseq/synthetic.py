@@ -14,7 +14,6 @@ set can be regenerated on its own.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,82 +24,9 @@ from trmseq.io.atomic import atomic_write
 from trmseq.io.mgf import write_mgf
 from trmseq.masses import fragment_mz, mz
 from trmseq.peptides import PeptideSampler, fasta_peptides, sample_charge
+from trmseq.presets import PRESETS, SimulationParams
 from trmseq.spectrum import Spectrum
 from trmseq.vocab import Vocabulary
-
-
-@dataclass(frozen=True)
-class SimulationParams:
-    """Knobs of the forward model; see :data:`PRESETS`."""
-
-    ion_types: tuple[str, ...] = ("b", "y")
-    max_fragment_charge: int = 1  # fragments carry 1..min(this, precursor charge - 1) charges
-    y_fraction: float = 0.5  # share of a bond's intensity that goes to the y ion
-    cleavage_effects: bool = False  # strong before P and after D/E; weak first bonds, rare b1
-    bond_sigma: float = 0.0  # log-normal spread of bond intensities
-    loss_ratio: float = 0.0  # mean H2O/NH3-loss intensity relative to its parent ion
-    a_ratio: float = 0.0  # a-ion intensity relative to b (a2 gets 4x this)
-    isotopes: bool = False  # add 13C isotope peaks at averagine-like ratios
-    precursor_peak: float = 0.0  # relative intensity of the residual precursor peak
-    immonium_rate: float = 0.0  # chance that an immonium-prone residue shows its ion
-    dropout: float = 0.0  # chance that a fragment is missing regardless of intensity
-    detection_limit: float = 0.0  # peaks below this fraction of the base peak are lost
-    noise_peaks: float = 0.0  # mean number of random noise peaks
-    noise_level: float = 0.05  # median noise intensity relative to the base peak
-    ppm: float = 0.0  # 95% of peaks lie within +-ppm of the true m/z
-    precursor_ppm: float = 0.0  # same for the precursor m/z
-    isotope_error_rate: float = 0.0  # chance that PEPMASS is the +1 13C peak
-    intensity_sigma: float = 0.0  # multiplicative log-normal noise on every peak
-    # Refinements fitted to real spectra (docs/synthetic.md); the defaults switch them off.
-    b_mass_decay: float = 0.0  # N-terminal ions fade as exp(-mass / this) (Da); 0: no fading
-    a2_boost: float = 4.0  # a2 intensity relative to the other a ions
-    isotope_ratio: float = 1.0  # scale on the averagine 13C peak heights
-    precursor_loss: float = 0.0  # precursor-H2O and -NH3 peaks relative to the precursor peak
-    precursor_sigma: float = 0.7  # log-normal spread of the precursor peak's height
-    internal_peaks: float = 0.0  # mean number of internal b-type fragment ions
-    internal_level: float = 0.05  # their median intensity relative to the base peak
-    noise_sigma: float = 1.0  # log-normal spread of noise peak intensities
-    noise_count_sigma: float = 0.0  # log-normal spread of the noise peak count between spectra
-    noise_mz_beta: tuple[float, float] = (1.0, 1.0)  # noise m/z shape over 50..peptide mass
-    noise_isotopes: bool = False  # noise peaks get 13C partners as if they were 1+ fragments
-    detection_sigma: float = 0.0  # log-normal spread of the detection limit between spectra
-    charge_mass: float = 600.0  # fragments prefer charge z near z * this neutral mass (Da)
-    charge_sharpness: float = 1.0  # how strongly (higher: less split between charges)
-
-    def __post_init__(self) -> None:
-        for name in ("dropout", "isotope_error_rate", "immonium_rate", "y_fraction"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must lie in [0, 1]")
-
-
-PRESETS: dict[str, SimulationParams] = {
-    # The seed's curriculum, stage 1: every b/y ion, equal intensities, nothing else.
-    "clean": SimulationParams(),
-    # Stage 2: 10% of fragments missing, 5 noise peaks.
-    "moderate": SimulationParams(
-        max_fragment_charge=2, bond_sigma=0.5, dropout=0.1, noise_peaks=5.0
-    ),
-    # Stage 3: 20% missing, 10 noise peaks, 20 ppm.
-    "hard": SimulationParams(
-        max_fragment_charge=2, bond_sigma=0.7, dropout=0.2, noise_peaks=10.0, ppm=20.0,
-        precursor_ppm=10.0,
-    ),
-    # Matched to real HCD spectra in ../shared/data (docs/synthetic.md, compared with
-    # benchmarks/synthetic_vs_real.py): about 120 peaks of which 10-15% are b/y ions and 60%
-    # are unexplained, y ions carrying three quarters of the b/y intensity, b ions fading with
-    # size, a strong a2, noise crowding the low m/z range.
-    "realistic": SimulationParams(
-        ion_types=("b", "y", "a", "b-H2O", "b-NH3", "y-H2O", "y-NH3"),
-        max_fragment_charge=3, y_fraction=0.35, cleavage_effects=True, bond_sigma=1.1,
-        loss_ratio=0.1, a_ratio=0.1, isotopes=True, precursor_peak=0.5, immonium_rate=0.5,
-        dropout=0.07, detection_limit=0.012, noise_peaks=100.0, noise_level=0.025, ppm=7.0,
-        precursor_ppm=5.0, isotope_error_rate=0.05, intensity_sigma=0.4, b_mass_decay=250.0,
-        a2_boost=20.0, isotope_ratio=0.6, precursor_loss=0.02, internal_peaks=8.0,
-        internal_level=0.04, noise_sigma=1.2, noise_count_sigma=0.6, noise_mz_beta=(1.2, 3.0),
-        noise_isotopes=True, detection_sigma=0.7, charge_mass=650.0, charge_sharpness=2.5,
-        precursor_sigma=1.2,
-    ),
-}  # fmt: skip
 
 _IMMONIUM_PRONE = "HFYWLMPKQE"
 

@@ -36,8 +36,8 @@ class Tokenizer:
         return tuple(self.vocab.names[i - 1] for i in ids if i != BLANK)
 
 
-def ctc_collapse(path: np.ndarray) -> np.ndarray:
-    """Collapse a CTC path: merge runs of the same class, then drop blanks.
+def ctc_runs(path: np.ndarray) -> np.ndarray:
+    """First slot of each run of one class along a CTC path (blank runs included).
 
     Parameters
     ----------
@@ -45,8 +45,11 @@ def ctc_collapse(path: np.ndarray) -> np.ndarray:
         The class chosen at each slot.
     """
     if len(path) == 0:
-        return path
-    keep = np.ones(len(path), dtype=bool)
-    keep[1:] = path[1:] != path[:-1]
-    out = path[keep]
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(np.r_[True, path[1:] != path[:-1]])
+
+
+def ctc_collapse(path: np.ndarray) -> np.ndarray:
+    """Collapse a CTC path: merge runs of the same class, then drop blanks."""
+    out = path[ctc_runs(path)]
     return out[out != BLANK]

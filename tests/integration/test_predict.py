@@ -6,13 +6,17 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+import torch
 from pyteomics import mztab
 from typer.testing import CliRunner
 
 from model_helpers import tiny_config
+from trmseq import checkpoint
 from trmseq.cli import app
+from trmseq.model.trm import TRM
 from trmseq.train import Trainer
 
 runner = CliRunner()
@@ -57,7 +61,9 @@ def test_mztab_has_the_required_lines_no_empty_cells_and_reads_back(
     listed = pd.read_csv(skipped, sep="\t") if skipped.exists() else pd.DataFrame({"spectra_ref": []})
     n_read = int(re.search(r"read (\d+) spectra", result.output).group(1))
     assert len(refs) + len(listed) == n_read == 10 + 3 + 3  # MGF 10, mzML 3 MS2, mzXML 3 MS2
-    everything = refs + list(listed["spectra_ref"])
+    # the skipped list names spectra as the PSM table does, ms_run[k] prefix included
+    assert all(re.fullmatch(r"ms_run\[[123]\]:.+", r) for r in listed["spectra_ref"])
+    everything = refs + [r.split(":", 1)[1] for r in listed["spectra_ref"]]
     assert sum(bool(re.fullmatch(r"index=\d+", r)) for r in everything) == 10
     assert sum(r.startswith("controllerType=0 controllerNumber=1 scan=") for r in everything) == 3
     assert sum(bool(re.fullmatch(r"scan=\d+", r)) for r in everything) == 3
@@ -80,6 +86,63 @@ def test_same_input_same_output(model: Path, tmp_path: Path, casanovo_sample: Pa
         runner.invoke(app, ["predict", str(casanovo_sample), "-o", str(tmp_path / name),
                             "--model", str(model)])  # fmt: skip
     assert (tmp_path / "1.mztab").read_bytes() == (tmp_path / "2.mztab").read_bytes()
+
+
+def _with_halting_head(source: Path, target: Path, bias: float) -> Path:
+    """A copy of a checkpoint whose halting logit is ``bias`` for every spectrum."""
+    net, _, config, payload = checkpoint.load_model(source)
+    with torch.no_grad():
+        net.q_head.weight.zero_()
+        net.q_head.bias.fill_(bias)
+    checkpoint.save(target, config, net.state_dict(), payload["step"])
+    return target
+
+
+def _psm_table(path: Path) -> pd.DataFrame:
+    return mztab.MzTab(str(path)).spectrum_match_table
+
+
+def _steps(path: Path) -> list[int]:
+    return [int(s) for s in _psm_table(path)["opt_global_recursion_steps"]]
+
+
+def test_halting_flags_and_recursion_steps_column(model: Path, tmp_path: Path, casanovo_sample: Path) -> None:
+    halts = _with_halting_head(model, tmp_path / "halts.ckpt", 5.0)  # "this answer is right"
+    never = _with_halting_head(model, tmp_path / "never.ckpt", -5.0)
+
+    def predict(name: str, net: Path, *flags: str) -> Path:
+        out = tmp_path / name
+        result = runner.invoke(app, ["predict", str(casanovo_sample), "-o", str(out), "--model", str(net),
+                                     *flags])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        return out
+
+    early = predict("early.mztab", halts, "--n-sup", "3", "--halting")
+    n_rows = len(_steps(early))
+    assert n_rows >= 5
+    assert _steps(early) == [1] * n_rows
+    assert _steps(predict("default.mztab", halts, "--n-sup", "3")) == [1] * n_rows  # on by default
+    assert _steps(predict("full.mztab", halts, "--n-sup", "3", "--no-halting")) == [3] * n_rows
+    assert _steps(predict("never.mztab", never, "--n-sup", "3", "--halting")) == [3] * n_rows
+    # Halting after step 1 gives what one step without halting gives, row for row.
+    one_step = predict("one.mztab", halts, "--n-sup", "1", "--no-halting")
+    pd.testing.assert_frame_equal(_psm_table(early), _psm_table(one_step))
+
+
+def test_top_k_rows_are_distinct_peptides(model: Path, tmp_path: Path, casanovo_sample: Path) -> None:
+    out = tmp_path / "top.tsv"
+    result = runner.invoke(app, ["predict", str(casanovo_sample), "-o", str(out), "--model", str(model),
+                                 "--top-k", "3"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out, sep="\t")
+    proforma = "opt_global_cv_MS:1003169_proforma_peptidoform_sequence"
+    n_full = 0
+    for _, rows in table.groupby("spectra_ref", sort=False):
+        assert list(rows["opt_global_rank"]) == list(range(1, len(rows) + 1))
+        assert len(rows) <= 3
+        assert rows[proforma].is_unique, list(rows[proforma])
+        n_full += len(rows) == 3
+    assert n_full >= 5  # the barely trained model's flat outputs fit many peptides
 
 
 def test_evaluate_with_model_and_with_predictions(model: Path, tmp_path: Path,
@@ -136,20 +199,40 @@ def test_bad_input_gives_one_line_and_no_output(model: Path, tmp_path: Path, set
 def test_missing_or_corrupt_model(tmp_path: Path, casanovo_sample: Path) -> None:
     bad = tmp_path / "bad.ckpt"
     bad.write_bytes(b"garbage")
-    for model_path, expect in ((tmp_path / "none.ckpt", "no such checkpoint"), (bad, "not a readable")):
+    for model_path, expect in ((tmp_path / "none.ckpt", "no such checkpoint"), (bad, "not a checkpoint")):
         result = runner.invoke(app, ["predict", str(casanovo_sample), "-o", str(tmp_path / "o.mztab"),
                                      "--model", str(model_path)])  # fmt: skip
         assert result.exit_code == 1 and expect in result.output
         assert not (tmp_path / "o.mztab").exists()
 
 
-def test_unsorted_nan_and_negative_peaks_are_cleaned(model: Path, tmp_path: Path) -> None:
+def test_unsorted_nan_and_negative_peaks_are_cleaned(
+    model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 60 peaks from m/z 500 down to 69.3, every other one with a negative intensity, plus a
+    # NaN m/z and a NaN intensity: only the 30 positive ones (even i) may reach the model.
     peaks = [f"{500 - i * 7.3:.4f} {(-1) ** i * (i + 1)}" for i in range(60)] + ["nan 5", "300 nan"]
     mgf = tmp_path / "odd.mgf"
     mgf.write_text("BEGIN IONS\nPEPMASS=600.3\nCHARGE=2+\n" + "\n".join(peaks) + "\nEND IONS\n")
+    seen = []  # the batches the network was given
+    encode = TRM.encode
+
+    def recording_encode(self, batch):
+        seen.append(batch)
+        return encode(self, batch)
+
+    monkeypatch.setattr(TRM, "encode", recording_encode)
     result = runner.invoke(app, ["predict", str(mgf), "-o", str(tmp_path / "o.tsv"), "--model", str(model)])
     assert result.exit_code == 0, result.output
     assert "read 1 spectra" in result.output
+    assert len(pd.read_csv(tmp_path / "o.tsv", sep="\t")) == 1  # sequenced, not skipped
+    (batch,) = seen
+    mask = batch.mask[0].numpy()
+    kept = [i for i in range(60) if i % 2 == 0]
+    np.testing.assert_allclose(batch.mz[0].numpy()[mask], [500 - i * 7.3 for i in reversed(kept)], atol=1e-4)
+    # sqrt-scaled to unit norm: sqrt(i + 1) / sqrt(sum of (i + 1)) = sqrt((i + 1) / 900)
+    np.testing.assert_allclose(batch.intensity[0].numpy()[mask],
+                               [np.sqrt((i + 1) / 900) for i in reversed(kept)], rtol=1e-6)  # fmt: skip
 
 
 def test_the_bundled_model_is_used_without_model_and_sequences_real_spectra(

@@ -114,3 +114,17 @@ def test_invalid_values_in_code() -> None:
         cfg.DataConfig(min_charge=3, max_charge=2)
     with pytest.raises(ConfigError):
         cfg.DataConfig(remove_precursor_tol_da=-1.0)
+
+
+def test_a_renamed_key_names_its_new_name(tmp_path) -> None:
+    path = tmp_path / "old.yaml"
+    path.write_text("model:\n  max_length: 25\n")
+    with pytest.raises(ConfigError, match=r"model\.max_length is now called model\.max_tokens"):
+        cfg.load(path)
+
+
+def test_checkpoints_with_old_key_names_are_upgraded() -> None:
+    raw = cfg.to_dict(cfg.Config())
+    raw["model"]["max_length"] = raw["model"].pop("max_tokens")
+    assert cfg.from_dict(cfg.upgrade(raw)) == cfg.Config()
+    assert "max_length" in raw["model"]  # the stored dict is left as it was

@@ -193,3 +193,10 @@ def test_write_mgf_reads_back_with_pyteomics() -> None:
     np.testing.assert_allclose(back[0]["m/z array"], [100.5, 200.25, 300.125], atol=1e-5)
     np.testing.assert_allclose(back[0]["intensity array"], [1.0, 2.0, 3.0])
     assert "charge" not in back[1]["params"] and "title" not in back[1]["params"]
+
+
+@pytest.mark.parametrize(("text", "charge"), [("2.0+", 2), ("3.00+", 3), ("2.5+", None), ("12+", 12),
+                                              ("2+,3+", None)])  # fmt: skip
+def test_charge_written_as_a_float_as_pride_exports_do(write_text, text: str, charge: int | None) -> None:
+    path = write_text("p.mgf", f"BEGIN IONS\nPEPMASS=500.0\nCHARGE={text}\n150.0 10.0\nEND IONS\n")
+    assert [s.charge for s in read_spectra(path)] == [charge]

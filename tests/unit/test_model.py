@@ -9,8 +9,10 @@ from pyteomics import mass
 
 from model_helpers import tiny_batch, tiny_config
 from trmseq import config as tc
+from trmseq.batch import PAD_MZ
 from trmseq.checkpoint import build_model
-from trmseq.data import PAD_MZ
+from trmseq.config import DecodeConfig
+from trmseq.inference import Runner
 from trmseq.model.features import draft_features, lookup, mz_encoding, peak_graph_features, physics_draft
 from trmseq.model.loss import DeepSupervision, greedy_sequences, padded_targets, sequence_loss
 from trmseq.tokenizer import Tokenizer, ctc_collapse
@@ -27,11 +29,14 @@ def setup():
 
 def test_output_shapes(setup) -> None:
     config, model, tokenizer, batch = setup
-    outputs = model(batch)
-    assert len(outputs) == config.model.n_sup
-    for out in outputs:
-        assert out.logits.shape == (len(batch), config.model.n_slots, tokenizer.n_classes)
-        assert out.q.shape == (len(batch),)
+    runner = Runner(model, tokenizer, DecodeConfig(halting=False))
+    out = runner.infer(batch, keep_steps=True)
+    assert out.per_step is not None and out.per_step_q is not None
+    assert len(out.per_step) == len(out.per_step_q) == config.model.n_sup
+    for log_probs, q in zip(out.per_step, out.per_step_q, strict=True):
+        assert log_probs.shape == (len(batch), config.model.n_slots, tokenizer.n_classes)
+        assert q.shape == (len(batch),)
+    assert out.steps.tolist() == [config.model.n_sup] * len(batch)
 
 
 def test_no_grad_cycles_build_no_graph_and_last_cycle_does(setup) -> None:

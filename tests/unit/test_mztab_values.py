@@ -17,7 +17,8 @@ from pyteomics.usi import USI
 from pyteomics_ref import C13_DIFF, PROTON, peptide_mass, precursor_mz, proforma_mass
 from trmseq.config import DecodeConfig
 from trmseq.decode import Candidate
-from trmseq.io.mztab import write_mztab, write_tsv
+from trmseq.inference import Answer
+from trmseq.io.mztab import COLUMNS, psm_row, write_mztab, write_tsv
 from trmseq.predict import _psms
 from trmseq.spectrum import Spectrum
 from trmseq.tokenizer import Tokenizer
@@ -49,8 +50,7 @@ def test_masses_modifications_and_error_of_a_modified_peptide_at_isotope_1(tmp_p
     observed = (peptide_mass(peptide) * (1 + 4e-6) + C13_DIFF + charge * PROTON) / charge
     file = tmp_path / "run_1.mgf"
     s = spectrum(str(file), observed, charge, index=3, scan="10039")
-    psms = _psms(s, [Candidate(peptide, (0.9, 0.8, 0.7, 0.6, 0.5), -1.0, True)], 3, TOKENIZER,
-                 DecodeConfig())  # fmt: skip
+    psms = _psms(s, Answer([Candidate(peptide, (0.9, 0.8, 0.7, 0.6, 0.5), -1.0, True)], 3), TOKENIZER, DecodeConfig())
     _, rows = written(psms, [file], tmp_path)
     (row,) = rows
     assert row["sequence"] == "QMCK"
@@ -82,8 +82,7 @@ def test_calc_mz_against_pyteomics(peptide: tuple[str, ...], charge: int, tmp_pa
     file = tmp_path / "a.mgf"
     theoretical = precursor_mz(peptide, charge)
     s = spectrum(str(file), theoretical, charge)
-    psms = _psms(s, [Candidate(peptide, (0.5,) * len(peptide), -1.0, True)], 1, TOKENIZER,
-                 DecodeConfig())  # fmt: skip
+    psms = _psms(s, Answer([Candidate(peptide, (0.5,) * len(peptide), -1.0, True)], 1), TOKENIZER, DecodeConfig())
     _, (row,) = written(psms, [file], tmp_path)
     assert row["calc_mass_to_charge"] == pytest.approx(theoretical, abs=1e-5)
     assert abs(float(row["opt_global_precursor_error_ppm"])) <= 0.01
@@ -97,7 +96,7 @@ def test_no_usi_for_run_names_a_usi_cannot_carry(name: str, tmp_path: Path) -> N
     file = tmp_path / name
     peptide = ("P", "E", "P", "K")
     s = spectrum(str(file), precursor_mz(peptide, 2), 2)
-    psms = _psms(s, [Candidate(peptide, (0.5,) * 4, -1.0, True)], 1, TOKENIZER, DecodeConfig())
+    psms = _psms(s, Answer([Candidate(peptide, (0.5,) * 4, -1.0, True)], 1), TOKENIZER, DecodeConfig())
     handle = io.StringIO()
     write_tsv(handle, psms, VOCAB, [file])
     header, row = (line.split("\t") for line in handle.getvalue().splitlines()[:2])
@@ -116,3 +115,10 @@ def test_metadata_lists_unimod_terms_not_chemmod(tmp_path: Path) -> None:
     sites = [(mtd[k], mtd[k + "-site"]) for k in mtd if k.startswith("variable_mod[") and k.endswith("]")]
     assert len(sites) == len(set(sites)) == 6  # Deamidated on N and on Q; nothing listed twice
     assert not any("CHEMMOD" in str(v) for v in mtd.values())
+
+
+def test_every_cell_is_named_once_in_column_order(tmp_path: Path) -> None:
+    peptide = ("P", "E", "P", "K")
+    s = spectrum(str(tmp_path / "a.mgf"), precursor_mz(peptide, 2), 2)
+    (psm,) = _psms(s, Answer([Candidate(peptide, (0.5,) * 4, -1.0, True)], 1), TOKENIZER, DecodeConfig())
+    assert list(psm_row(psm, 1, 1, VOCAB)) == COLUMNS

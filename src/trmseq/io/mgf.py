@@ -139,8 +139,11 @@ def _first_float(text: str | None) -> float | None:
 
 
 def _charge(text: str | None) -> int | None:
-    """Read ``2+``, ``+2``, ``2`` or ``3-``; none or several charges (``2+ and 3+``) give None."""
-    found = re.findall(r"([+-]?)\s*(\d+)\s*([+-]?)", text or "")
+    """Read ``2+``, ``+2``, ``2``, ``3-`` or ``2.0+`` (PRIDE exports); none or several charges
+    (``2+ and 3+``) or a fractional one (``2.5+``) give None."""
+    found = re.findall(r"([+-]?)\s*(\d+)(?:\.0+)?(?![.\d])\s*([+-]?)", text or "")
+    if re.search(r"\d\.\d*[1-9]", text or ""):
+        return None
     if len(found) != 1:
         return None
     before, value, after = found[0]

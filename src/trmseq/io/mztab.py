@@ -141,8 +141,8 @@ def _fmt(value: object, digits: int = 6) -> str:
     return text.replace("\t", " ").replace("\n", " ") if text else "null"
 
 
-def psm_row(psm: PSM, psm_id: int, run: int, vocab: Vocabulary) -> list[str]:
-    """The PSM line's cells (without the leading ``PSM``), in :data:`COLUMNS` order."""
+def psm_row(psm: PSM, psm_id: int, run: int, vocab: Vocabulary) -> dict[str, str]:
+    """The PSM line's cells by column name (every name in :data:`COLUMNS`)."""
     s = psm.spectrum
     peptide = psm.peptide
     sequence = "".join(vocab[t].residue for t in peptide) if peptide else None
@@ -153,28 +153,47 @@ def psm_row(psm: PSM, psm_id: int, run: int, vocab: Vocabulary) -> list[str]:
     run_name = Path(s.file).stem
     usi = (f"mzspec:USI000000:{run_name}:{where}:{proforma}/{s.charge}"
            if proforma and where and _USI_RUN.fullmatch(run_name) else None)  # fmt: skip
-    return [
-        _fmt(sequence), str(psm_id), "null", "null", "null", "null", SOFTWARE,
-        _fmt(psm.score, 5) if peptide else "null",
-        modifications(peptide, vocab) if peptide else "null",
-        _fmt(s.rt_seconds, 3), _fmt(s.charge), _fmt(s.precursor_mz, 5), _fmt(psm.calc_mz, 5),
-        f"ms_run[{run}]:{s.ref}", "null", "null", "null", "null",
-        _fmt(proforma), ",".join(f"{x:.5f}" for x in psm.aa_scores) or "null",
-        _fmt(psm.precursor_error_ppm, 2), _fmt(psm.isotope),
-        _fmt(psm.fits_precursor) if peptide else "null", str(psm.recursion_steps),
-        str(psm.rank), _fmt(s.title), _fmt(scan),
-        _fmt(usi),
-    ]  # fmt: skip
+    return {
+        "sequence": _fmt(sequence),  # plain residues, I reported as L
+        "PSM_ID": str(psm_id),  # 1..n over the file
+        "accession": "null",  # de novo: no protein
+        "unique": "null",
+        "database": "null",
+        "database_version": "null",
+        "search_engine": SOFTWARE,
+        "search_engine_score[1]": _fmt(psm.score, 5) if peptide else "null",  # peptide score
+        "modifications": modifications(peptide, vocab) if peptide else "null",  # 3-UNIMOD:35,...
+        "retention_time": _fmt(s.rt_seconds, 3),  # seconds
+        "charge": _fmt(s.charge),  # precursor charge
+        "exp_mass_to_charge": _fmt(s.precursor_mz, 5),  # observed precursor m/z
+        "calc_mass_to_charge": _fmt(psm.calc_mz, 5),  # the peptide's m/z at that charge
+        "spectra_ref": f"ms_run[{run}]:{s.ref}",  # index=N (MGF), nativeID (mzML), scan=N (mzXML)
+        "pre": "null",
+        "post": "null",
+        "start": "null",
+        "end": "null",
+        "opt_global_cv_MS:1003169_proforma_peptidoform_sequence": _fmt(proforma),
+        "opt_global_aa_scores": ",".join(f"{x:.5f}" for x in psm.aa_scores) or "null",  # per token
+        "opt_global_precursor_error_ppm": _fmt(psm.precursor_error_ppm, 2),  # at the best isotope
+        "opt_global_isotope": _fmt(psm.isotope),  # that isotope offset
+        "opt_global_fits_precursor": _fmt(psm.fits_precursor) if peptide else "null",  # 1 or 0
+        "opt_global_recursion_steps": str(psm.recursion_steps),  # supervision steps run
+        "opt_global_rank": str(psm.rank),  # 1 = best candidate
+        "opt_global_spectrum_title": _fmt(s.title),  # MGF TITLE or mzML spectrum title
+        "opt_global_cv_MS:1003057_scan_number": _fmt(scan),  # an xsd:integer
+        "opt_global_cv_MS:1003063_universal_spectrum_identifier": _fmt(usi),  # null if unnamable
+    }
 
 
 def _rows(psms: Iterable[PSM], vocab: Vocabulary, runs: Sequence[Path]) -> Iterator[tuple[PSM, list[str]]]:
-    """Each sequenced PSM with its cells; PSM_IDs count from 1."""
+    """Each sequenced PSM with its cells in :data:`COLUMNS` order; PSM_IDs count from 1."""
     run_of = {str(p): i for i, p in enumerate(runs, start=1)}
     n = 0
     for psm in psms:
         if psm.peptide is not None:
             n += 1
-            yield psm, psm_row(psm, n, run_of[psm.spectrum.file], vocab)
+            cells = psm_row(psm, n, run_of[psm.spectrum.file], vocab)
+            yield psm, [cells[column] for column in COLUMNS]
 
 
 def write_mztab(

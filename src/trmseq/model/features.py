@@ -17,8 +17,8 @@ import math
 
 import torch
 
+from trmseq.batch import PAD_MZ
 from trmseq.constants import H2O, PROTON
-from trmseq.data import PAD_MZ
 
 
 def mz_encoding(
@@ -133,9 +133,16 @@ def _ion_queries(inner: torch.Tensor, outer: torch.Tensor) -> torch.Tensor:
     )  # fmt: skip
 
 
+# The layout of draft_features: per candidate class (blank excluded) CHECKS_PER_CLASS b/y
+# checks, then OWN_CHECKS checks of the draft's own ladder and RESIDUAL_FEATURES on its mass.
+CHECKS_PER_CLASS = 8  # b1, b2, y1, y2 from the N-terminal view, then from the C-terminal view
+OWN_CHECKS = 8  # b/y of the draft's prefix (4) and suffix (4)
+RESIDUAL_FEATURES = 4  # precursor-mass residual squashed at 1, 10, 100 Da; within 2 * tol
+
+
 def n_draft_features(n_classes: int) -> int:
     """Width of :func:`draft_features` for a vocabulary of ``n_classes`` (blank included)."""
-    return 8 * (n_classes - 1) + 12
+    return CHECKS_PER_CLASS * (n_classes - 1) + OWN_CHECKS + RESIDUAL_FEATURES
 
 
 def draft_features(

@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
+from trmseq.batch import SpectrumBatch
 from trmseq.constants import PROTON
-from trmseq.data import SpectrumBatch
 from trmseq.model.trm import TRM
 from trmseq.tokenizer import BLANK
 

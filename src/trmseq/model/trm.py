@@ -21,9 +21,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from trmseq.batch import SpectrumBatch
 from trmseq.config import ModelConfig
-from trmseq.data import SpectrumBatch
 from trmseq.model.features import (
+    CHECKS_PER_CLASS,
     draft_features,
     mz_encoding,
     n_draft_features,
@@ -116,9 +117,9 @@ class TRM(nn.Module):
             self.draft_tokens = nn.Embedding(c, d)  # what the draft says at each slot
         self.head = nn.Linear(d, c)
         if config.evidence_head:
-            # One small function of a candidate's 8 b/y checks, shared by every class: the
+            # One small function of a candidate's b/y checks, shared by every class: the
             # physics "this residue fits here" becomes a logit bonus the network can overrule.
-            self.evidence = nn.Sequential(nn.Linear(8, 32), nn.SiLU(), nn.Linear(32, 1))
+            self.evidence = nn.Sequential(nn.Linear(CHECKS_PER_CLASS, 32), nn.SiLU(), nn.Linear(32, 1))
         if config.answer_feedback == "soft_embedding":
             self.answer_embedding = nn.Linear(c, d, bias=False)
         self.q_head = nn.Linear(d, 1)
@@ -203,7 +204,8 @@ class TRM(nn.Module):
         logits = self.head(y)
         if self.config.evidence_head:
             b, n, _ = carry.feedback.shape
-            per_class = carry.feedback[..., : 8 * (logits.shape[-1] - 1)].view(b, n, -1, 8)
+            n_checks = CHECKS_PER_CLASS * (logits.shape[-1] - 1)
+            per_class = carry.feedback[..., :n_checks].view(b, n, -1, CHECKS_PER_CLASS)
             bonus = self.evidence(per_class).squeeze(-1)  # (batch, slots, classes - 1)
             logits = logits + torch.nn.functional.pad(bonus, (1, 0))  # nothing for the blank
         if self.config.answer_feedback == "soft_embedding":
@@ -234,24 +236,6 @@ class TRM(nn.Module):
         carry, logits = self.cycle(carry, memory, l_cycles, check)
         q = self.q_head(carry.y.mean(dim=1)).squeeze(-1)
         return carry, StepOutput(logits, q)
-
-    def forward(
-        self,
-        batch: SpectrumBatch,
-        n_sup: int | None = None,
-        h_cycles: int | None = None,
-        l_cycles: int | None = None,
-    ) -> list[StepOutput]:
-        """Run every supervision step and return each step's answer (for inference)."""
-        memory = self.encode(batch)
-        carry = self.initial_carry(memory)
-        outputs = []
-        n_sup = n_sup or self.config.n_sup
-        for k in range(1, n_sup + 1):
-            carry, out = self.supervision_step(carry, memory, h_cycles, l_cycles, check=k < n_sup)
-            carry = carry.detach()
-            outputs.append(out)
-        return outputs
 
 
 def _distinct(masses: torch.Tensor, tol: float = 1e-3) -> torch.Tensor:

@@ -10,115 +10,59 @@ DistributedDataParallel (NCCL on GPUs, gloo on CPUs); only rank 0 validates and 
 from __future__ import annotations
 
 import copy
-import csv
 import dataclasses
-import logging
-import math
-import multiprocessing
 import os
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from trmseq import checkpoint
-from trmseq.config import Config, DecodeConfig
-from trmseq.data import AnnotatedSet, Example, SpectrumBatch, SyntheticStream, collate
-from trmseq.decode import greedy_decode, peptide_masses
+from trmseq.batch import Example, SpectrumBatch
+from trmseq.config import Config, DecodeConfig, TrainConfig
+from trmseq.data import AnnotatedSet, SyntheticStream
+from trmseq.decode import peptide_masses
+from trmseq.device import resolve_device
 from trmseq.errors import CheckpointError, ConfigError
 from trmseq.evaluate import score_peptides
+from trmseq.inference import validation_runner
 from trmseq.model.loss import DeepSupervision
 from trmseq.model.trm import TRM, count_parameters
 from trmseq.peptides import PeptideSampler
 from trmseq.tokenizer import Tokenizer
+from trmseq.train.batches import TRAIN_DOMAIN, VALIDATION_DOMAIN, BatchMaker, Prefetch
+from trmseq.train.log import CSV_FIELDS, CsvLog, mean_row
+from trmseq.train.schedule import Progress, Schedule
 
-logger = logging.getLogger(__name__)
-
-TRAIN_DOMAIN, VALIDATION_DOMAIN = 0, 1  # keep synthetic training and validation spectra apart
-CSV_FIELDS = [
-    "step", "elapsed_s", "lr", "loss", "seq_loss", "token_acc", "exact", "halt_acc",
-    "steps_run", "spectra_per_s", "presets", "max_length", "n_sup", "val_aa_precision",
-    "val_aa_recall", "val_peptide_recall", "val_peptide_precision", "val_fits_precursor",
-    "val_peptide_recall_step1", "val_peptide_recall_last_step",
-]  # fmt: skip
 Callback = Callable[[str, dict[str, Any]], None]
 
 
-def resolve_device(name: str = "auto") -> torch.device:
-    """Return the device to use: ``auto`` picks CUDA, then MPS, then the CPU."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda: no CUDA device is available")
-    return device
+def deep_supervision(model: TRM, t: TrainConfig, corrupt_drafts: bool = True) -> DeepSupervision:
+    """The training loss for ``model`` as the train section configures it.
+
+    ``corrupt_drafts=False`` starts every first step from the model's own draft (no corrupted
+    true drafts), for a batch that must stay fixed.
+    """
+    return DeepSupervision(
+        model, weighting=t.supervision_weighting, label_smoothing=t.label_smoothing,
+        spectrum_loss_weight=t.spectrum_loss_weight, halting=t.halting,
+        full_backprop=t.full_backprop, draft_teacher=t.draft_teacher if corrupt_drafts else 0.0,
+        draft_noise=t.draft_noise, viterbi_weight=t.viterbi_weight,
+    )  # fmt: skip
 
 
-@dataclass
-class Progress:
-    """Where training stands; saved in every checkpoint."""
-
-    step: int = 0
-    elapsed_s: float = 0.0
-    best: dict[str, float] = field(default_factory=dict)
-
-
-class Schedule:
-    """Learning rate, curriculum stage, peptide length and recursion depth over training."""
-
-    def __init__(self, config: Config) -> None:
-        self.train = config.train
-        self.model = config.model
-
-    def fraction(self, progress: Progress) -> float:
-        """How far training has come, by steps or by wall time, whichever is further."""
-        t = self.train
-        by_steps = progress.step / t.max_steps
-        by_time = progress.elapsed_s / (60 * t.max_minutes) if t.max_minutes else 0.0
-        return min(1.0, max(by_steps, by_time))
-
-    def lr(self, progress: Progress) -> float:
-        """Linear warm-up, then cosine decay to 10% of the peak."""
-        t = self.train
-        if progress.step < t.warmup_steps:
-            return t.lr * (progress.step + 1) / t.warmup_steps
-        p = self.fraction(progress)
-        return t.lr * (0.1 + 0.45 * (1 + math.cos(math.pi * p)))
-
-    def presets(self, p: float) -> tuple[list[str], list[float]]:
-        """Presets of the current stage: 3/4 the stage's own, 1/4 spread over earlier ones."""
-        stage = sum(p >= u for u in self.train.curriculum_until)
-        names = list(self.train.curriculum[: stage + 1])
-        if stage == 0:
-            return names, [1.0]
-        return names, [0.25 / stage] * stage + [0.75]
-
-    def max_length(self, p: float) -> int:
-        """Longest synthetic peptide: grows from start_length until the curriculum ends."""
-        t = self.train
-        end = t.curriculum_until[-1] if t.curriculum_until else 0.0
-        grow = 1.0 if end == 0 else min(1.0, p / end)
-        return int(round(t.start_length + grow * (t.max_length - t.start_length)))
-
-    def depth(self, p: float) -> tuple[int, int, int]:
-        """(n_sup, h_cycles, l_cycles): shallow during the depth warm-up, then the config's."""
-        if p < self.train.depth_warmup:
-            return 1, 1, 1
-        return self.model.n_sup, self.model.h_cycles, self.model.l_cycles
+def synthetic_stream(config: Config, tokenizer: Tokenizer, seed: int, domain: int,
+                     max_length: int | None = None) -> SyntheticStream:  # fmt: skip
+    """The synthetic spectra of the train section's peptide distribution (``domain``: see batches)."""
+    t = config.train
+    sampler = PeptideSampler(tokenizer.vocab, t.min_length, max_length or t.max_length,
+                             t.mod_rate, t.nterm_rate)  # fmt: skip
+    charges = tuple(range(config.data.min_charge, config.data.max_charge + 1))
+    return SyntheticStream(sampler, config.data, seed, domain=domain, charges=charges)
 
 
 def _distributed() -> tuple[int, int]:
@@ -193,10 +137,7 @@ class Trainer:
         self.model.to(self.device)
         self.ema = copy.deepcopy(self.model).requires_grad_(False)
         t = config.train
-        self.loss = DeepSupervision(
-            self.model, t.supervision_weighting, t.label_smoothing, t.spectrum_loss_weight,
-            t.halting, t.full_backprop, t.draft_teacher, t.draft_noise, t.viterbi_weight,
-        )  # fmt: skip
+        self.loss = deep_supervision(self.model, t)
         self.loss.generator.manual_seed(seed + 1_000_003 * self.rank)
         self.step_module: torch.nn.Module = self.loss
         if self.world > 1:
@@ -205,19 +146,16 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(
             self.model.parameters(), lr=t.lr, weight_decay=t.weight_decay, betas=(0.9, 0.95)
         )
-        self.synthetic = SyntheticStream(
-            PeptideSampler(self.tokenizer.vocab, t.min_length, t.max_length, t.mod_rate,
-                           t.nterm_rate),
-            config.data, seed, domain=TRAIN_DOMAIN,
-            charges=tuple(range(config.data.min_charge, config.data.max_charge + 1)),
-        )  # fmt: skip
+        self.synthetic = synthetic_stream(config, self.tokenizer, seed, TRAIN_DOMAIN)
         self.real = (
-            AnnotatedSet(self.train_files, config.data, self.tokenizer, config.model.max_length)
+            AnnotatedSet(self.train_files, config.data, self.tokenizer, config.model.max_tokens)
             if self.train_files else None
         )  # fmt: skip
-        self.maker = BatchMaker(self.synthetic, self.real, self.tokenizer, seed, t.batch_size,
-                                t.synthetic_fraction, self.rank, self.world)  # fmt: skip
-        self._prefetch: _Prefetch | None = None
+        self.maker = BatchMaker(synthetic=self.synthetic, real=self.real, tokenizer=self.tokenizer,
+                                seed=seed, batch_size=t.batch_size,
+                                synthetic_fraction=t.synthetic_fraction, rank=self.rank,
+                                world=self.world)  # fmt: skip
+        self._prefetch: Prefetch | None = None
         self.validation = self._validation_set() if self.rank == 0 else []
         if state is not None:
             self._restore(state)
@@ -237,15 +175,10 @@ class Trainer:
     def _validation_set(self) -> list[Example]:
         if self.val_files:
             return AnnotatedSet(
-                self.val_files, self.config.data, self.tokenizer, self.config.model.max_length
+                self.val_files, self.config.data, self.tokenizer, self.config.model.max_tokens
             ).examples
         t = self.config.train
-        stream = SyntheticStream(
-            PeptideSampler(self.tokenizer.vocab, t.min_length, t.max_length, t.mod_rate,
-                           t.nterm_rate),
-            self.config.data, self.seed, domain=VALIDATION_DOMAIN,
-            charges=tuple(range(self.config.data.min_charge, self.config.data.max_charge + 1)),
-        )  # fmt: skip
+        stream = synthetic_stream(self.config, self.tokenizer, self.seed, VALIDATION_DOMAIN)
         return [stream.example(i, [t.val_preset], [1.0]) for i in range(t.val_size)]
 
     def _restore(self, state: dict[str, Any]) -> None:
@@ -318,7 +251,7 @@ class Trainer:
         t = self.config.train
         if self.rank == 0:
             self.output_dir.mkdir(parents=True, exist_ok=True)
-        writer = _CsvLog(self.output_dir / "metrics.csv", enabled=self.rank == 0,
+        writer = CsvLog(self.output_dir / "metrics.csv", enabled=self.rank == 0,
                          append=self.progress.step > 0)  # fmt: skip
         emit("start", {"parameters": count_parameters(self.model), "device": str(self.device),
                        "output_dir": str(self.output_dir), "world": self.world,
@@ -331,7 +264,7 @@ class Trainer:
         tick, tick_step = time.perf_counter(), self.progress.step
         val: dict[str, float] = {}
         if t.workers > 0:
-            self._prefetch = _Prefetch(self.maker, t.workers)
+            self._prefetch = Prefetch(self.maker, t.workers)
         try:
             done = self._done()
             while not done:
@@ -347,7 +280,7 @@ class Trainer:
                 if step % t.log_every == 0 or done:
                     rate = (step - tick_step) * t.batch_size * self.world / (time.perf_counter() - tick)
                     tick, tick_step = time.perf_counter(), step
-                    row = _mean(window) | {"step": step, "elapsed_s": self.progress.elapsed_s,
+                    row = mean_row(window) | {"step": step, "elapsed_s": self.progress.elapsed_s,
                                            "lr": lr, "spectra_per_s": rate, "n_sup": depth[0],
                                            "presets": "+".join(self.schedule.presets(p)[0]),
                                            "max_length": self.schedule.max_length(p)}  # fmt: skip
@@ -396,7 +329,7 @@ class Trainer:
             over = bool(flag.item())
         return over
 
-    def _validate_and_save(self, writer: _CsvLog, emit: Callback) -> dict[str, float]:
+    def _validate_and_save(self, writer: CsvLog, emit: Callback) -> dict[str, float]:
         val = self.validate()
         row = {"step": self.progress.step, "elapsed_s": self.progress.elapsed_s} | {
             f"val_{k}": v for k, v in val.items() if f"val_{k}" in CSV_FIELDS
@@ -413,83 +346,6 @@ class Trainer:
         return val
 
 
-@dataclass
-class BatchMaker:
-    """Builds the batch of one optimizer step: a pure function of the step, so resumable.
-
-    Global example ``g = (step * world + rank) * batch_size + j`` is real with a seeded chance
-    of ``1 - synthetic_fraction`` (when real spectra are given) and synthetic otherwise.
-    """
-
-    synthetic: SyntheticStream
-    real: AnnotatedSet | None
-    tokenizer: Tokenizer
-    seed: int
-    batch_size: int
-    synthetic_fraction: float
-    rank: int = 0
-    world: int = 1
-
-    def __call__(self, step: int, presets: list[str], weights: list[float], max_length: int) -> SpectrumBatch:
-        self.synthetic.sampler = dataclasses.replace(self.synthetic.sampler, max_length=max_length)
-        examples = []
-        first = (step * self.world + self.rank) * self.batch_size
-        for g in range(first, first + self.batch_size):
-            use_real = (
-                self.real is not None
-                and np.random.default_rng([self.seed, g]).random() >= self.synthetic_fraction
-            )
-            if use_real:
-                examples.append(self.real.example(g, self.seed))  # type: ignore[union-attr]
-            else:
-                examples.append(self.synthetic.example(g, presets, weights))
-        return collate(examples, self.tokenizer)
-
-
-_worker_maker: BatchMaker | None = None
-
-
-def _worker_init(maker: BatchMaker) -> None:
-    global _worker_maker
-    torch.set_num_threads(1)  # the parallelism is across workers
-    _worker_maker = maker
-
-
-def _worker_batch(step: int, args: tuple) -> dict[str, np.ndarray | None]:
-    assert _worker_maker is not None
-    batch = _worker_maker(step, *args)
-    # numpy arrays travel through plain pickling; tensors would go through shared-memory handles
-    return {f: None if (t := getattr(batch, f)) is None else t.numpy() for f in batch.__dataclass_fields__}
-
-
-class _Prefetch:
-    """Batches of the next steps built by worker processes while the device trains.
-
-    Batches are requested up to ``2 * workers`` steps ahead with the schedule of their own
-    step, so a run bounded by steps gets the same batches as without workers; a timed run's
-    schedule lags by those few steps.
-    """
-
-    def __init__(self, maker: BatchMaker, workers: int) -> None:
-        context = multiprocessing.get_context("spawn")  # no fork after CUDA initialisation
-        self.pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init,
-                                        initargs=(maker,))  # fmt: skip
-        self.ahead = 2 * workers
-        self.pending: dict[int, Future] = {}
-
-    def get(self, step: int, schedule_of: Callable[[int], tuple]) -> SpectrumBatch:
-        for s in range(step, step + self.ahead):
-            if s not in self.pending:
-                self.pending[s] = self.pool.submit(_worker_batch, s, schedule_of(s))
-        for s in [s for s in self.pending if s < step]:  # a resumed or restarted sequence
-            self.pending.pop(s).cancel()
-        arrays = self.pending.pop(step).result()
-        return SpectrumBatch(**{k: None if v is None else torch.from_numpy(v) for k, v in arrays.items()})
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
-
-
 def validate(
     model: TRM, tokenizer: Tokenizer, examples: Sequence[Example], device: torch.device,
     decode: DecodeConfig | None = None, batch_size: int = 128,
@@ -500,26 +356,20 @@ def validate(
     mass-constrained answer after the last step; ``peptide_recall_step{k}`` and
     ``aa_precision_step{k}`` for the greedy answer after step ``k``.
     """
-    from trmseq.predict import decode_spectrum, infer
-
-    decode = dataclasses.replace(decode or DecodeConfig(), top_k=1)
-    model.eval()
+    runner = validation_runner(model, tokenizer, decode, device)
     vocab = tokenizer.vocab
-    n_sup = model.config.n_sup
     truth = [vocab.residue_masses(p).tolist() for _, p in examples]  # type: ignore[arg-type]
-    per_step: list[list[list[float] | None]] = [[] for _ in range(n_sup)]
+    per_step: list[list[list[float] | None]] = [[] for _ in range(runner.n_sup)]
     decoded: list[list[float] | None] = []
     n_fit = 0
     for i in range(0, len(examples), batch_size):
-        chunk = examples[i : i + batch_size]
-        out = infer(model, collate(chunk).to(device), n_sup, halting=False, keep_steps=True)
-        assert out.per_step is not None
-        for k, log_probs in enumerate(out.per_step):
-            per_step[k].extend(peptide_masses(p, vocab) for p in greedy_decode(log_probs, tokenizer))
-        for log_probs, (spectrum, _) in zip(out.log_probs.cpu().numpy(), chunk, strict=True):
-            found = decode_spectrum(log_probs, spectrum, tokenizer, decode)
-            decoded.append(peptide_masses(found[0].peptide, vocab) if found else None)
-            n_fit += bool(found and found[0].fits)
+        for answer in runner.answer([s for s, _ in examples[i : i + batch_size]], by_step=True):
+            assert answer.greedy_by_step is not None
+            for k, peptide in enumerate(answer.greedy_by_step):
+                per_step[k].append(peptide_masses(peptide, vocab))
+            best = answer.candidates[0] if answer.candidates else None
+            decoded.append(peptide_masses(best.peptide, vocab) if best else None)
+            n_fit += bool(best and best.fits)
     result: dict[str, float] = {}
     for k, preds in enumerate(per_step, start=1):
         metrics, _ = score_peptides(truth, preds)
@@ -529,117 +379,3 @@ def validate(
     result.update(dataclasses.asdict(metrics))
     result["fits_precursor"] = n_fit / max(1, len(examples))
     return result
-
-
-def _mean(rows: list[dict]) -> dict[str, float]:
-    keys = rows[0].keys() if rows else []
-    return {k: float(np.mean([r[k] for r in rows])) for k in keys}
-
-
-class _CsvLog:
-    """Append metric rows to a CSV (and to TensorBoard when it is installed)."""
-
-    def __init__(self, path: Path, enabled: bool, append: bool) -> None:
-        self.enabled = enabled
-        self.path = path
-        self.tb = None
-        if not enabled:
-            return
-        if not append or not path.exists():
-            with open(path, "w", newline="") as f:
-                csv.DictWriter(f, CSV_FIELDS).writeheader()
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-
-            self.tb = SummaryWriter(str(path.parent / "tensorboard"))
-        except ImportError:
-            pass
-
-    def write(self, row: dict[str, Any]) -> None:
-        if not self.enabled:
-            return
-        with open(self.path, "a", newline="") as f:
-            csv.DictWriter(f, CSV_FIELDS, extrasaction="ignore").writerow(
-                {k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()}
-            )
-        if self.tb is not None:
-            for k, v in row.items():
-                if isinstance(v, (int, float)) and k != "step":
-                    self.tb.add_scalar(k, v, int(row["step"]))
-
-
-@dataclass
-class OverfitResult:
-    """How far ``overfit`` got."""
-
-    step: int
-    elapsed_s: float
-    loss: float  # sequence loss of the last supervision step
-    token_acc: float
-    passed: bool
-    stopped_by: str  # "target" (learned), "steps" (step budget spent) or "time" (time limit)
-
-
-def overfit(
-    config: Config,
-    n_spectra: int = 32,
-    preset: str = "clean",
-    max_steps: int = 300,
-    max_seconds: float = 900.0,
-    target_loss: float = 0.1,
-    target_acc: float = 0.95,
-    seed: int = 0,
-    device: str = "auto",
-    callback: Callback | None = None,
-    report_every: int = 25,
-) -> OverfitResult:
-    """Train on one fixed batch until loss < ``target_loss`` and token accuracy > ``target_acc``.
-
-    A sanity check of the whole stack (features, recursion, loss, optimizer): a model that can
-    learn anything can learn one batch by heart. The verdict rests on the step budget, so it
-    does not depend on how busy the machine is; ``max_seconds`` only bounds the wait, and a run
-    it stops says so (``stopped_by="time"``) rather than failing.
-    """
-    emit = callback or (lambda event, info: None)
-    dev = resolve_device(device)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model, tokenizer = checkpoint.build_model(config)
-    model.to(dev).train()
-    t = config.train
-    stream = SyntheticStream(
-        PeptideSampler(tokenizer.vocab, t.min_length, t.start_length, t.mod_rate, t.nterm_rate),
-        config.data, seed, domain=TRAIN_DOMAIN,
-        charges=tuple(range(config.data.min_charge, config.data.max_charge + 1)),
-    )  # fmt: skip
-    batch = collate([stream.example(i, [preset], [1.0]) for i in range(n_spectra)], tokenizer)
-    batch = batch.to(dev)
-    # No corrupted drafts here: they would change the "fixed" batch at every step.
-    loss_module = DeepSupervision(model, t.supervision_weighting, t.label_smoothing,
-                                  t.spectrum_loss_weight, t.halting, t.full_backprop,
-                                  viterbi_weight=t.viterbi_weight)  # fmt: skip
-    optimizer = torch.optim.AdamW(model.parameters(), lr=t.lr, weight_decay=0.0)
-    emit("start", {"parameters": count_parameters(model), "device": str(dev), "n": n_spectra})
-    start = time.perf_counter()
-    cfg = config.model
-    stats: dict[str, torch.Tensor] = {}
-    step = 0
-    while step < max_steps and time.perf_counter() - start < max_seconds:
-        for group in optimizer.param_groups:
-            group["lr"] = t.lr * min(1.0, (step + 1) / 20)
-        loss, stats = loss_module(batch, cfg.n_sup, cfg.h_cycles, cfg.l_cycles)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
-        optimizer.step()
-        step += 1
-        seq, acc = float(stats["seq_loss"]), float(stats["token_acc"])
-        if step % report_every == 0 or (seq < target_loss and acc > target_acc):
-            emit("step", {"step": step, "elapsed_s": time.perf_counter() - start,
-                          "loss": seq, "token_acc": acc, "exact": float(stats["exact"])})  # fmt: skip
-        if seq < target_loss and acc > target_acc:
-            break
-    seq, acc = float(stats.get("seq_loss", math.nan)), float(stats.get("token_acc", 0.0))
-    passed = seq < target_loss and acc > target_acc
-    stopped_by = "target" if passed else "steps" if step >= max_steps else "time"
-    return OverfitResult(step, time.perf_counter() - start, seq, acc, passed, stopped_by)

@@ -1,0 +1,146 @@
+"""Running a trained model on spectra: recursion with halting, then decoding and scoring.
+
+The one inference path: ``predict``, ``evaluate`` and validation during training all call a
+:class:`Runner`. A batch of preprocessed spectra goes through the encoder once, then through
+the supervision steps (a spectrum leaves the batch once its halting logit is > 0), and each
+spectrum's log-probabilities are decoded into candidates (:func:`trmseq.decode.decode_spectrum`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from trmseq.batch import collate
+from trmseq.config import DecodeConfig
+from trmseq.decode import Candidate, decode_spectrum, greedy_decode
+from trmseq.model.trm import TRM
+from trmseq.spectrum import Spectrum
+from trmseq.tokenizer import Tokenizer
+
+
+@dataclass
+class Inference:
+    """Model outputs for a batch.
+
+    ``log_probs`` are each spectrum's outputs after step ``steps`` (its halting step, or the
+    last); with ``keep_steps``, ``per_step`` holds every step's outputs for every spectrum.
+    """
+
+    log_probs: torch.Tensor  # (batch, n_slots, n_classes)
+    q: torch.Tensor  # (batch,) halting logits at that step
+    steps: torch.Tensor  # (batch,) supervision steps whose answer is taken, 1-based
+    per_step: list[torch.Tensor] | None = None  # n_sup x (batch, n_slots, n_classes)
+    per_step_q: list[torch.Tensor] | None = None  # n_sup x (batch,)
+
+
+@dataclass
+class Answer:
+    """What the model says about one spectrum."""
+
+    candidates: list[Candidate]  # best first; empty when no peptide could be decoded
+    steps: int  # supervision steps run before the answer was taken
+    greedy_by_step: list[tuple[str, ...]] | None = None  # greedy peptide after each step
+    decoded_by_step: list[list[Candidate]] | None = None  # decoded candidates after each step
+
+
+class Runner:
+    """One model, its tokenizer and decoding settings, on one device.
+
+    Parameters
+    ----------
+    decode
+        Decoding settings; ``decode.n_sup == 0`` means the model's own depth. This is the one
+        place where the inference depth is resolved.
+    """
+
+    def __init__(self, model: TRM, tokenizer: Tokenizer, decode: DecodeConfig,
+                 device: torch.device | str = "cpu") -> None:  # fmt: skip
+        self.model = model.to(device).eval()
+        self.tokenizer = tokenizer
+        self.decode = decode
+        self.device = torch.device(device)
+        self.n_sup = decode.n_sup or model.config.n_sup
+
+    @torch.no_grad()
+    def infer(self, batch, keep_steps: bool = False) -> Inference:
+        """Run the recursion on a collated batch.
+
+        Without ``keep_steps``, a spectrum leaves the batch once its halting logit is > 0
+        (with ``decode.halting``), so easy spectra cost fewer steps. With ``keep_steps``, every
+        spectrum runs every step and ``steps`` says where halting would have stopped.
+        """
+        model, n_sup = self.model, self.n_sup
+        halting = self.decode.halting
+        memory = model.encode(batch)
+        carry = model.initial_carry(memory)
+        b = len(batch)
+        device = batch.mz.device
+        final = torch.zeros((b, memory.x.shape[1], model.head.out_features), device=device)
+        q_final = torch.zeros(b, device=device)
+        steps = torch.full((b,), n_sup, dtype=torch.int64, device=device)
+        active = torch.arange(b, device=device)
+        per_step: list[torch.Tensor] = []
+        per_step_q: list[torch.Tensor] = []
+        for k in range(1, n_sup + 1):
+            carry, out = model.supervision_step(carry, memory, check=k < n_sup)
+            log_probs = out.logits.float().log_softmax(-1)
+            if keep_steps:
+                per_step.append(log_probs)
+                per_step_q.append(out.q.float())
+                continue
+            final[active], q_final[active] = log_probs, out.q.float()
+            if halting and k < n_sup:
+                done = out.q > 0
+                steps[active[done]] = k
+                keep = (~done).nonzero().squeeze(1)
+                if len(keep) == 0:
+                    break
+                if len(keep) < len(active):
+                    active, carry, memory = active[keep], carry.select(keep), memory.select(keep)
+        if not keep_steps:
+            return Inference(final, q_final, steps)
+        if halting:
+            for k in range(n_sup - 1, 0, -1):  # the first step whose halting logit is > 0
+                steps[per_step_q[k - 1] > 0] = k
+        rows = torch.arange(b, device=device)
+        stacked, stacked_q = torch.stack(per_step), torch.stack(per_step_q)
+        return Inference(stacked[steps - 1, rows], stacked_q[steps - 1, rows], steps, per_step, per_step_q)
+
+    def answer(self, spectra: Sequence[Spectrum], by_step: bool = False,
+               decode_steps: bool = False) -> list[Answer]:  # fmt: skip
+        """Sequence preprocessed spectra (one batch).
+
+        ``by_step`` adds the greedy peptide after every step; ``decode_steps`` also decodes
+        every step's outputs (slower: one precursor-constrained search per step).
+        """
+        batch = collate([(s, None) for s in spectra]).to(self.device)
+        out = self.infer(batch, keep_steps=by_step or decode_steps)
+        steps = out.steps.cpu().tolist()
+        if not (by_step or decode_steps):
+            log_probs = out.log_probs.cpu().numpy()
+            return [Answer(self._decode(lp, s), k)
+                    for lp, s, k in zip(log_probs, spectra, steps, strict=True)]  # fmt: skip
+        assert out.per_step is not None
+        greedy = [greedy_decode(lp, self.tokenizer) for lp in out.per_step]
+        per_step = [lp.cpu().numpy() for lp in out.per_step] if decode_steps else []
+        answers = []
+        for j, (spectrum, k) in enumerate(zip(spectra, steps, strict=True)):
+            decoded = [self._decode(lp[j], spectrum) for lp in per_step] if decode_steps else None
+            candidates = decoded[k - 1] if decoded else self._decode(
+                out.log_probs[j].cpu().numpy(), spectrum)  # fmt: skip
+            answers.append(Answer(candidates, k, [g[j] for g in greedy], decoded))
+        return answers
+
+    def _decode(self, log_probs, spectrum: Spectrum) -> list[Candidate]:
+        return decode_spectrum(log_probs, spectrum, self.tokenizer, self.decode)
+
+
+def validation_runner(model: TRM, tokenizer: Tokenizer, decode: DecodeConfig | None,
+                      device: torch.device | str) -> Runner:  # fmt: skip
+    """A runner as validation during training uses it: the model's depth, every step, best only."""
+    decode = dataclasses.replace(decode or DecodeConfig(), top_k=1, halting=False, n_sup=0)
+    return Runner(model, tokenizer, decode, device)

@@ -1,0 +1,90 @@
+"""What the command line needs from the terminal: stderr, progress bars, exit codes, signals.
+
+Kept apart from :mod:`trmseq.cli` so that the commands read as options -> library call.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from trmseq.errors import TrmseqError
+
+err = Console(stderr=True, soft_wrap=True)  # one line per message, whatever the width
+F = TypeVar("F", bound=Callable[..., Any])
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="YAML configuration (see `trmseq configure`)."),
+]
+ThreadsOption = Annotated[
+    int | None,
+    typer.Option(min=1, help="CPU threads for the network (default: torch's choice, or $OMP_NUM_THREADS)."),
+]
+
+
+def use_threads(n_threads: int | None) -> None:
+    """Limit torch's intra-op threads; on a busy shared machine fewer threads run faster."""
+    if n_threads is not None:
+        import torch
+
+        torch.set_num_threads(n_threads)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what a batch scheduler sends), raised so that it unwinds like Ctrl-C."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def on_sigterm_unwind() -> None:
+    """Turn SIGTERM into :class:`Terminated`, so that it unwinds like Ctrl-C."""
+    signal.signal(signal.SIGTERM, _terminate)
+
+
+def handle_errors(func: F) -> F:
+    """Print a TrmseqError as one line on stderr and exit 1; Ctrl-C exits 130, SIGTERM 143.
+
+    Interruptions unwind through the writers, which remove their temporary files.
+    """
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except TrmseqError as e:
+            err.print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(code=1) from None
+        except Terminated:
+            err.print("terminated (SIGTERM)", markup=False)
+            raise typer.Exit(code=143) from None
+        except KeyboardInterrupt:
+            err.print("interrupted", markup=False)
+            raise typer.Exit(code=130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def progress(quiet: bool = False) -> Progress:
+    """A progress bar on stderr that stays silent when stderr is not a terminal.
+
+    Every column copes with a task whose total is still unknown (``total=None``).
+    """
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=quiet or not err.is_terminal,
+    )

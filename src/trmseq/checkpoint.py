@@ -18,6 +18,7 @@ import torch
 
 from trmseq import __version__
 from trmseq import config as config_mod
+from trmseq.confidence import Calibrator
 from trmseq.config import Config
 from trmseq.errors import CheckpointError, ConfigError
 from trmseq.io.atomic import atomic_write
@@ -35,6 +36,7 @@ def save(
     step: int,
     metrics: dict[str, float] | None = None,
     train_state: dict[str, Any] | None = None,
+    calibration: Calibrator | None = None,
 ) -> None:
     """Write a checkpoint atomically.
 
@@ -57,6 +59,8 @@ def save(
     }
     if train_state is not None:
         payload["train_state"] = train_state
+    if calibration is not None:  # only for these weights: training does not carry it over
+        payload["calibration"] = calibration.to_dict()
     with atomic_write(path, "wb") as handle:
         torch.save(payload, handle)
 
@@ -104,6 +108,18 @@ def _unreadable(path: Path, error: Exception) -> str:
     if archive or isinstance(error, zipfile.BadZipFile):
         return "not a readable checkpoint: a damaged or truncated archive (copy it again)"
     return "not a checkpoint: a corrupt file, or another kind of file"
+
+
+def calibrator(payload: dict[str, Any], path: str | Path) -> Calibrator | None:
+    """The checkpoint's calibration of its scores into probabilities, if it has one."""
+    raw = payload.get("calibration")
+    if raw is None:
+        return None
+    try:
+        return Calibrator.from_dict(raw)
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: its calibration does not fit this trmseq ({e}); "
+                              "refit it with `trmseq calibrate`") from None  # fmt: skip
 
 
 def build_model(config: Config) -> tuple[TRM, Tokenizer]:

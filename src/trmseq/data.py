@@ -16,6 +16,7 @@ import numpy as np
 from trmseq.batch import Example, collate  # noqa: F401 - collate: see trmseq.batch
 from trmseq.config import DataConfig
 from trmseq.errors import InputError
+from trmseq.labels import Labels
 from trmseq.peptides import PeptideSampler, sample_charge
 from trmseq.reading import usable_spectra
 from trmseq.spectrum import SkipCounter, Spectrum, preprocess
@@ -72,7 +73,11 @@ class SyntheticStream:
 
 
 class AnnotatedSet:
-    """Real annotated spectra held in memory (they are small), in a seeded order per epoch."""
+    """Real annotated spectra held in memory (they are small), in a seeded order per epoch.
+
+    The peptides come from the files' ``SEQ=`` annotations, or, with ``labels``, from
+    identification files (:func:`trmseq.labels.read_labels`), which count what becomes of each.
+    """
 
     def __init__(
         self,
@@ -80,13 +85,17 @@ class AnnotatedSet:
         data: DataConfig,
         tokenizer: Tokenizer,
         max_length: int,
+        labels: Labels | None = None,
     ) -> None:
         self.counter = SkipCounter()
         self.examples: list[Example] = []
         self._order: tuple[tuple[int, int], np.ndarray] | None = None
-        for spectrum, peptide in usable_spectra(paths, data, self.counter, tokenizer.vocab):
+        for spectrum, peptide in usable_spectra(paths, data, self.counter, tokenizer.vocab, labels):
             if peptide is not None and len(peptide) > max_length:
-                self.counter.skip(spectrum, f"peptide longer than {max_length} tokens")
+                reason = f"peptide longer than {max_length} tokens"
+                self.counter.skip(spectrum, reason)
+                if labels is not None:
+                    labels.unkeep(reason)
                 continue
             self.examples.append((spectrum, peptide))
         if not self.examples:
@@ -94,7 +103,7 @@ class AnnotatedSet:
             raise InputError(
                 f"{names}: no usable annotated spectra ({self.counter.read} read; "
                 + (", ".join(f"{n} {r}" for r, n in self.counter.counts.most_common(3)) or "none")
-                + ")"
+                + ")" + (f"; {labels.brief()}" if labels is not None else "")
             )
 
     def __len__(self) -> int:

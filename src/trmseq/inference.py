@@ -12,14 +12,18 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from trmseq.batch import collate
+from trmseq.confidence import Calibrator, features
 from trmseq.config import DecodeConfig
 from trmseq.decode import Candidate, decode_spectrum, greedy_decode
+from trmseq.masses import precursor_error_ppm
 from trmseq.model.trm import TRM
 from trmseq.spectrum import Spectrum
 from trmseq.tokenizer import Tokenizer
+from trmseq.vocab import Vocabulary
 
 
 @dataclass
@@ -33,8 +37,19 @@ class Inference:
     log_probs: torch.Tensor  # (batch, n_slots, n_classes)
     q: torch.Tensor  # (batch,) halting logits at that step
     steps: torch.Tensor  # (batch,) supervision steps whose answer is taken, 1-based
+    changed: torch.Tensor  # (batch,) bool: that step changed the draft it started from
     per_step: list[torch.Tensor] | None = None  # n_sup x (batch, n_slots, n_classes)
     per_step_q: list[torch.Tensor] | None = None  # n_sup x (batch,)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """How one candidate fits its spectrum, and how far to trust it."""
+
+    precursor_error_ppm: float  # at the isotope offset that fits best
+    isotope: int
+    features: np.ndarray  # :data:`trmseq.confidence.FEATURES`
+    probability: float | None  # calibrated P(exactly right); None without a calibration
 
 
 @dataclass
@@ -42,6 +57,7 @@ class Answer:
     """What the model says about one spectrum."""
 
     candidates: list[Candidate]  # best first; empty when no peptide could be decoded
+    evidence: list[Evidence]  # one per candidate
     steps: int  # supervision steps run before the answer was taken
     greedy_by_step: list[tuple[str, ...]] | None = None  # greedy peptide after each step
     decoded_by_step: list[list[Candidate]] | None = None  # decoded candidates after each step
@@ -58,12 +74,13 @@ class Runner:
     """
 
     def __init__(self, model: TRM, tokenizer: Tokenizer, decode: DecodeConfig,
-                 device: torch.device | str = "cpu") -> None:  # fmt: skip
+                 device: torch.device | str = "cpu", calibrator: Calibrator | None = None) -> None:  # fmt: skip
         self.model = model.to(device).eval()
         self.tokenizer = tokenizer
         self.decode = decode
         self.device = torch.device(device)
         self.n_sup = decode.n_sup or model.config.n_sup
+        self.calibrator = calibrator
 
     @torch.no_grad()
     def infer(self, batch, keep_steps: bool = False) -> Inference:
@@ -82,17 +99,22 @@ class Runner:
         final = torch.zeros((b, memory.x.shape[1], model.head.out_features), device=device)
         q_final = torch.zeros(b, device=device)
         steps = torch.full((b,), n_sup, dtype=torch.int64, device=device)
+        changed = torch.zeros(b, dtype=torch.bool, device=device)
         active = torch.arange(b, device=device)
         per_step: list[torch.Tensor] = []
         per_step_q: list[torch.Tensor] = []
+        per_step_changed: list[torch.Tensor] = []
         for k in range(1, n_sup + 1):
+            draft = carry.path
             carry, out = model.supervision_step(carry, memory, check=k < n_sup)
             log_probs = out.logits.float().log_softmax(-1)
+            moved = (carry.path != draft).any(-1)
             if keep_steps:
                 per_step.append(log_probs)
                 per_step_q.append(out.q.float())
+                per_step_changed.append(moved)
                 continue
-            final[active], q_final[active] = log_probs, out.q.float()
+            final[active], q_final[active], changed[active] = log_probs, out.q.float(), moved
             if halting and k < n_sup:
                 done = out.q > 0
                 steps[active[done]] = k
@@ -102,13 +124,13 @@ class Runner:
                 if len(keep) < len(active):
                     active, carry, memory = active[keep], carry.select(keep), memory.select(keep)
         if not keep_steps:
-            return Inference(final, q_final, steps)
+            return Inference(final, q_final, steps, changed)
         if halting:
             for k in range(n_sup - 1, 0, -1):  # the first step whose halting logit is > 0
                 steps[per_step_q[k - 1] > 0] = k
-        rows = torch.arange(b, device=device)
-        stacked, stacked_q = torch.stack(per_step), torch.stack(per_step_q)
-        return Inference(stacked[steps - 1, rows], stacked_q[steps - 1, rows], steps, per_step, per_step_q)
+        at = (steps - 1, torch.arange(b, device=device))
+        return Inference(torch.stack(per_step)[at], torch.stack(per_step_q)[at], steps,
+                         torch.stack(per_step_changed)[at], per_step, per_step_q)  # fmt: skip
 
     def answer(self, spectra: Sequence[Spectrum], by_step: bool = False,
                decode_steps: bool = False) -> list[Answer]:  # fmt: skip
@@ -120,23 +142,41 @@ class Runner:
         batch = collate([(s, None) for s in spectra]).to(self.device)
         out = self.infer(batch, keep_steps=by_step or decode_steps)
         steps = out.steps.cpu().tolist()
-        if not (by_step or decode_steps):
-            log_probs = out.log_probs.cpu().numpy()
-            return [Answer(self._decode(lp, s), k)
-                    for lp, s, k in zip(log_probs, spectra, steps, strict=True)]  # fmt: skip
-        assert out.per_step is not None
-        greedy = [greedy_decode(lp, self.tokenizer) for lp in out.per_step]
-        per_step = [lp.cpu().numpy() for lp in out.per_step] if decode_steps else []
+        halting, changed = out.q.cpu().tolist(), out.changed.cpu().tolist()
+        greedy = [greedy_decode(lp, self.tokenizer) for lp in out.per_step] if out.per_step else []
+        per_step = [lp.cpu().numpy() for lp in out.per_step] if decode_steps and out.per_step else []
+        log_probs = out.log_probs.cpu().numpy()
         answers = []
         for j, (spectrum, k) in enumerate(zip(spectra, steps, strict=True)):
             decoded = [self._decode(lp[j], spectrum) for lp in per_step] if decode_steps else None
-            candidates = decoded[k - 1] if decoded else self._decode(
-                out.log_probs[j].cpu().numpy(), spectrum)  # fmt: skip
-            answers.append(Answer(candidates, k, [g[j] for g in greedy], decoded))
+            candidates = decoded[k - 1] if decoded else self._decode(log_probs[j], spectrum)
+            greedy_log_prob = float(log_probs[j].max(-1).sum())
+            evidence = [self._evidence(c, spectrum, greedy_log_prob, halting[j], changed[j])
+                        for c in candidates]  # fmt: skip
+            answers.append(Answer(candidates, evidence, k, [g[j] for g in greedy] or None, decoded))
         return answers
 
     def _decode(self, log_probs, spectrum: Spectrum) -> list[Candidate]:
         return decode_spectrum(log_probs, spectrum, self.tokenizer, self.decode)
+
+    def _evidence(self, c: Candidate, spectrum: Spectrum, greedy_log_prob: float, halting: float,
+                  changed: bool) -> Evidence:  # fmt: skip
+        return evidence(c, spectrum, self.tokenizer.vocab, self.decode.isotopes, greedy_log_prob, halting,
+                        changed, self.model.config.match_tol_da, self.calibrator)  # fmt: skip
+
+
+def evidence(
+    c: Candidate, spectrum: Spectrum, vocab: Vocabulary, isotopes: Sequence[int], greedy_log_prob: float,
+    halting: float, changed: bool, tol_da: float, calibrator: Calibrator | None = None,
+) -> Evidence:  # fmt: skip
+    """How a candidate fits its (preprocessed) spectrum, and its probability with a calibration."""
+    error, isotope = precursor_error_ppm(vocab.peptide_mass(c.peptide), spectrum.precursor_mz,
+                                         spectrum.charge, isotopes)  # fmt: skip
+    x = features(c.aa_scores, c.log_prob, greedy_log_prob, c.fits, error, isotope,
+                 vocab.residue_masses(c.peptide), spectrum.mz, spectrum.intensity, spectrum.charge,
+                 halting, changed, tol_da)  # fmt: skip
+    p = float(calibrator.probability(x)) if calibrator is not None else None
+    return Evidence(error, isotope, x, p)
 
 
 def validation_runner(model: TRM, tokenizer: Tokenizer, decode: DecodeConfig | None,

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
+from trmseq.confidence import q_values
 from trmseq.config import Config, DecodeConfig
 from trmseq.constants import C13_DIFF, H2O
 from trmseq.decode import peptide_score
 from trmseq.inference import Answer, Runner
 from trmseq.io import read_spectra
-from trmseq.masses import mz, neutral_mass, precursor_error_ppm
+from trmseq.masses import mz, neutral_mass
 from trmseq.psm import PSM
 from trmseq.spectrum import SkipCounter, Spectrum, preprocess
 from trmseq.tokenizer import Tokenizer
@@ -42,21 +43,30 @@ def unreachable_reason(spectrum: Spectrum, vocab, max_tokens: int, decode: Decod
     return None
 
 
-def _psms(spectrum: Spectrum, answer: Answer, tokenizer: Tokenizer, decode: DecodeConfig) -> list[PSM]:
+def _psms(spectrum: Spectrum, answer: Answer, tokenizer: Tokenizer) -> list[PSM]:
     """One PSM per candidate (rank 1 first), or one saying that no peptide was decoded."""
     vocab = tokenizer.vocab
     light = _without_peaks(spectrum)
     if not answer.candidates:
         return [PSM.skipped(light, "no peptide decoded", recursion_steps=answer.steps)]
     out = []
-    for rank, c in enumerate(answer.candidates, start=1):
+    for rank, (c, e) in enumerate(zip(answer.candidates, answer.evidence, strict=True), start=1):
         mass = vocab.peptide_mass(c.peptide)
-        error, isotope = precursor_error_ppm(mass, spectrum.precursor_mz, spectrum.charge,
-                                             decode.isotopes)  # fmt: skip
         out.append(PSM(spectrum=light, peptide=c.peptide, score=peptide_score(c),
-                       aa_scores=c.aa_scores, fits_precursor=c.fits, precursor_error_ppm=error,
-                       isotope=isotope, calc_mz=float(mz(mass, spectrum.charge)),
-                       recursion_steps=answer.steps, rank=rank))  # fmt: skip
+                       aa_scores=c.aa_scores, fits_precursor=c.fits,
+                       precursor_error_ppm=e.precursor_error_ppm, isotope=e.isotope,
+                       calc_mz=float(mz(mass, spectrum.charge)), recursion_steps=answer.steps,
+                       rank=rank, probability=e.probability))  # fmt: skip
+    return out
+
+
+def with_q_values(psms: list[PSM]) -> list[PSM]:
+    """The PSMs with their q-values, from the probabilities of every PSM that has one."""
+    scored = [i for i, p in enumerate(psms) if p.probability is not None]
+    q = q_values([psms[i].probability for i in scored])  # type: ignore[misc]
+    out = list(psms)
+    for i, value in zip(scored, q, strict=True):
+        out[i] = dataclasses.replace(psms[i], q_value=float(value))
     return out
 
 
@@ -106,7 +116,7 @@ class Predictor:
                 counter.skip(spectrum, processed)
                 yield PSM.skipped(_without_peaks(spectrum), processed)
                 continue
-            psms = _psms(spectrum, next(answers), self.runner.tokenizer, self.config.decode)
+            psms = _psms(spectrum, next(answers), self.runner.tokenizer)
             if psms[0].peptide is None:
                 counter.skip(spectrum, "no peptide decoded")
             yield from psms
@@ -127,6 +137,7 @@ class Summary:
     n_rows: int  # PSM rows written
     n_fit: int  # sequenced spectra whose best peptide fits the precursor
     skipped_log: Path | None  # where unsequenced spectra are listed, if any were
+    n_above_q: int = 0  # PSMs left out by max_q
 
 
 def predict_files(
@@ -137,12 +148,14 @@ def predict_files(
     device: str = "auto",
     decode_changes: dict | None = None,
     on_spectra: Callable[[int], object] | None = None,
+    max_q: float | None = None,
 ) -> Summary:
     """Sequence every spectrum of ``files`` and write ``output`` (.mztab or .tsv) atomically.
 
-    The model's checkpoint supplies the vocabulary, preprocessing and network; the decoding
-    settings come from ``config_override`` (its ``decode`` section) and ``decode_changes``.
-    Spectra that are not sequenced are listed, with their reason, in ``<output>.skipped.tsv``.
+    The model's checkpoint supplies the vocabulary, preprocessing, network and calibration; the
+    decoding settings come from ``config_override`` (its ``decode`` section) and
+    ``decode_changes``. Spectra that are not sequenced are listed, with their reason, in
+    ``<output>.skipped.tsv``. With ``max_q``, only PSMs with a q-value at most that are written.
 
     Raises
     ------
@@ -160,12 +173,16 @@ def predict_files(
     if suffix not in (".mztab", ".tsv"):
         raise ConfigError(f"{output}: output must end in .mztab or .tsv")
     path = resolve_model(model_path)
-    model, tokenizer, config, _ = checkpoint.load_model(path)
+    model, tokenizer, config, payload = checkpoint.load_model(path)
+    calibrator = checkpoint.calibrator(payload, path)
+    if max_q is not None and calibrator is None:
+        raise ConfigError(f"{path}: this model has no calibration, so no q-values for --max-q; "
+                          "add one with `trmseq calibrate`")  # fmt: skip
     decode = config_override.decode if config_override else config.decode
     changes = {k: v for k, v in (decode_changes or {}).items() if v is not None}
     decode = dataclasses.replace(decode, **changes)
     config = dataclasses.replace(config, decode=decode)
-    predictor = Predictor(Runner(model, tokenizer, decode, resolve_device(device)), config)
+    predictor = Predictor(Runner(model, tokenizer, decode, resolve_device(device), calibrator), config)
     counter = SkipCounter()
     settings = [("model", str(path)), ("precursor_tol_ppm", f"{decode.precursor_tol_ppm:g}"),
                 ("isotopes", ",".join(map(str, decode.isotopes))), ("n_sup", str(predictor.runner.n_sup)),
@@ -183,8 +200,13 @@ def predict_files(
                 n_fit += 1
             yield psm
 
-    psms = track(predictor.run(files, counter, on_spectra))
-    with atomic_write(output) as handle:
+    n_above_q = 0
+    with atomic_write(output) as handle:  # opened first: a bad output path fails before the work
+        # Held until every spectrum is done: a q-value depends on the probabilities of all PSMs.
+        psms = with_q_values(list(track(predictor.run(files, counter, on_spectra))))
+        if max_q is not None:
+            kept = [p for p in psms if p.peptide is None or (p.q_value is not None and p.q_value <= max_q)]
+            n_above_q, psms = len(psms) - len(kept), kept
         if suffix == ".mztab":
             n_rows = write_mztab(handle, psms, tokenizer.vocab, files, settings)
         else:
@@ -192,11 +214,11 @@ def predict_files(
     log = output.with_name(output.name + ".skipped.tsv")
     if not skipped:
         log.unlink(missing_ok=True)  # an older run's list would name spectra of other files
-        return Summary(counter, n_rows, n_fit, None)
+        return Summary(counter, n_rows, n_fit, None, n_above_q)
     run_of = {str(p): i for i, p in enumerate(files, start=1)}  # as in the PSM table
     with atomic_write(log) as handle:
         handle.write("file\tspectra_ref\ttitle\treason\n")
         for psm in skipped:
             s = psm.spectrum
             handle.write(f"{s.file}\tms_run[{run_of[s.file]}]:{s.ref}\t{s.title or ''}\t{psm.skip_reason}\n")
-    return Summary(counter, n_rows, n_fit, log)
+    return Summary(counter, n_rows, n_fit, log, n_above_q)

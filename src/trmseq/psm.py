@@ -25,6 +25,8 @@ class PSM:
     recursion_steps: int  # supervision steps run before the answer was taken
     rank: int = 1  # 1 for the best candidate; 2.. with --top-k
     skip_reason: str | None = None
+    probability: float | None = None  # calibrated P(exactly right); None without a calibration
+    q_value: float | None = None  # the FDR at which this PSM would be accepted
 
     @classmethod
     def skipped(cls, spectrum: Spectrum, reason: str, recursion_steps: int = 0) -> PSM:

@@ -6,12 +6,14 @@ under its reason, so the totals always reconcile with the input.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from trmseq.config import DataConfig
 from trmseq.errors import PeptideError
 from trmseq.io import read_spectra
+from trmseq.labels import Labels
 from trmseq.masses import precursor_error_ppm
 from trmseq.spectrum import SkipCounter, Spectrum, preprocess
 from trmseq.vocab import Vocabulary
@@ -20,6 +22,17 @@ from trmseq.vocab import Vocabulary
 # belongs to another spectrum or uses a convention we do not (e.g. unmodified C).
 ANNOTATION_TOL_PPM = 50.0
 ANNOTATION_ISOTOPES = (-1, 0, 1, 2)
+NO_LABEL = "no label (in the --labels files)"
+
+
+def _off_precursor(peptide: tuple[str, ...], spectrum: Spectrum, vocab: Vocabulary) -> bool:
+    """Whether the peptide misses the precursor at every isotope offset -1..2."""
+    if spectrum.charge is None or spectrum.charge <= 0:
+        return False
+    error, _ = precursor_error_ppm(
+        vocab.peptide_mass(peptide), spectrum.precursor_mz, spectrum.charge, ANNOTATION_ISOTOPES
+    )
+    return abs(error) > ANNOTATION_TOL_PPM
 
 
 def read_annotation(spectrum: Spectrum, vocab: Vocabulary) -> tuple[str, ...] | str:
@@ -30,14 +43,33 @@ def read_annotation(spectrum: Spectrum, vocab: Vocabulary) -> tuple[str, ...] | 
         peptide = vocab.parse(spectrum.annotation)
     except PeptideError as e:
         return f"annotation: {e.reason}"
-    if spectrum.charge is not None and spectrum.charge > 0:
-        error, _ = precursor_error_ppm(
-            vocab.peptide_mass(peptide), spectrum.precursor_mz, spectrum.charge,
-            ANNOTATION_ISOTOPES,
-        )
-        if abs(error) > ANNOTATION_TOL_PPM:
-            return f"annotation mass off the precursor by more than {ANNOTATION_TOL_PPM:g} ppm"
+    if _off_precursor(peptide, spectrum, vocab):
+        return f"annotation mass off the precursor by more than {ANNOTATION_TOL_PPM:g} ppm"
     return peptide
+
+
+def read_label(
+    spectrum: Spectrum, labels: Labels, vocab: Vocabulary
+) -> tuple[Spectrum, tuple[str, ...] | str, bool]:
+    """Join a spectrum to its label: (spectrum, peptide or why not, whether a label was taken).
+
+    A spectrum without a precursor charge takes the identification's. A label the vocabulary
+    cannot express, or whose mass misses the precursor, is counted as skipped in ``labels``.
+    """
+    label = labels.take(spectrum)
+    if label is None:
+        return spectrum, NO_LABEL, False
+    if spectrum.charge is None and label.charge is not None:
+        spectrum = dataclasses.replace(spectrum, charge=label.charge)
+    peptide = label.tokens(vocab)
+    if isinstance(peptide, str):
+        labels.settle(peptide)
+        return spectrum, f"label: {peptide}", True
+    if _off_precursor(peptide, spectrum, vocab):
+        reason = f"label mass off the precursor by more than {ANNOTATION_TOL_PPM:g} ppm"
+        labels.settle(reason)
+        return spectrum, reason, True
+    return spectrum, peptide, True
 
 
 def usable_spectra(
@@ -45,23 +77,34 @@ def usable_spectra(
     config: DataConfig,
     counter: SkipCounter,
     vocab: Vocabulary | None = None,
+    labels: Labels | None = None,
 ) -> Iterator[tuple[Spectrum, tuple[str, ...] | None]]:
     """Yield (preprocessed spectrum, peptide) for every usable spectrum in the files.
 
-    With a ``vocab``, spectra must carry an annotation that the vocabulary can read and whose
-    mass fits the precursor; without one, the peptide is None.
+    With a ``vocab``, spectra must carry an annotation (``SEQ=``; with ``labels``, a label from
+    the identification files instead) that the vocabulary can read and whose mass fits the
+    precursor; without one, the peptide is None. ``labels`` counts what becomes of each label.
     """
+    if labels is not None and vocab is None:
+        raise ValueError("labels need a vocabulary")
     for path in paths:
         for spectrum in read_spectra(path):
             counter.read += 1
             peptide = None
-            if vocab is not None:
+            labelled = False
+            if labels is not None and vocab is not None:
+                spectrum, peptide, labelled = read_label(spectrum, labels, vocab)
+            elif vocab is not None:
                 peptide = read_annotation(spectrum, vocab)
-                if isinstance(peptide, str):
-                    counter.skip(spectrum, peptide)
-                    continue
+            if isinstance(peptide, str):
+                counter.skip(spectrum, peptide)
+                continue
             processed = preprocess(spectrum, config)
             if isinstance(processed, str):
                 counter.skip(spectrum, processed)
+                if labelled and labels is not None:
+                    labels.settle(f"its spectrum is skipped: {processed}")
                 continue
+            if labelled and labels is not None:
+                labels.settle(None)
             yield processed, peptide

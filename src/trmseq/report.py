@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from trmseq import checkpoint
+from trmseq.confidence import expected_calibration_error, fdr_table, reliability
 from trmseq.config import Config
 from trmseq.decode import peptide_masses, peptide_score
 from trmseq.device import resolve_device
@@ -22,6 +25,7 @@ from trmseq.errors import InputError, PeptideError
 from trmseq.evaluate import Curve, Metrics, precision_coverage, recall_at_fdr, score_peptides
 from trmseq.inference import Runner
 from trmseq.io.atomic import atomic_write
+from trmseq.labels import Labels
 from trmseq.paths import resolve_model
 from trmseq.reading import usable_spectra
 from trmseq.spectrum import SkipCounter
@@ -42,6 +46,7 @@ class Evaluation:
     n_fit: int = 0
     source: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    calibration: dict[str, Any] | None = None  # with a calibrated model: does it hold?
 
 
 def _masses(peptide: Sequence[str] | None, vocab: Vocabulary) -> list[float] | None:
@@ -87,18 +92,22 @@ def evaluate_model(
     device: str = "auto",
     decode_changes: dict | None = None,
     on_spectra: Callable[[int], object] | None = None,
+    labels: Labels | None = None,
 ) -> Evaluation:
-    """Run a model on annotated spectra and score it, step by step and after decoding."""
+    """Run a model on annotated spectra and score it, step by step and after decoding.
+
+    With ``labels`` the true peptides come from identification files, not ``SEQ=``.
+    """
     path = resolve_model(model_path)
-    model, tokenizer, config, _ = checkpoint.load_model(path)
+    model, tokenizer, config, payload = checkpoint.load_model(path)
     decode = config_override.decode if config_override else config.decode
     decode = dataclasses.replace(decode, **{k: v for k, v in (decode_changes or {}).items()
                                             if v is not None}, top_k=1)  # fmt: skip
-    runner = Runner(model, tokenizer, decode, resolve_device(device))
+    runner = Runner(model, tokenizer, decode, resolve_device(device), checkpoint.calibrator(payload, path))
     n_sup = runner.n_sup
     vocab = tokenizer.vocab
     counter = SkipCounter()
-    examples = list(usable_spectra(files, config.data, counter, vocab))
+    examples = list(usable_spectra(files, config.data, counter, vocab, labels))
     if not examples:
         raise InputError(f"{', '.join(map(str, files))}: no usable annotated spectra to evaluate")
     if on_spectra is not None:
@@ -109,6 +118,7 @@ def evaluate_model(
     scores: list[float] = []
     step_preds: list[list[tuple[str, ...] | None]] = [[] for _ in range(n_sup)]
     step_greedy: list[list[tuple[str, ...]]] = [[] for _ in range(n_sup)]
+    probabilities: list[float | None] = []
     n_fit = 0
     for i in range(0, len(examples), decode.batch_size):
         chunk = [s for s, _ in examples[i : i + decode.batch_size]]
@@ -121,6 +131,7 @@ def evaluate_model(
             best = answer.candidates[0] if answer.candidates else None
             predictions.append(best.peptide if best else None)
             scores.append(peptide_score(best) if best else -2.0)
+            probabilities.append(answer.evidence[0].probability if best else None)
             n_fit += bool(best and best.fits)
         if on_spectra is not None:
             on_spectra(len(chunk))
@@ -133,19 +144,43 @@ def evaluate_model(
                       "aa_precision": decoded.aa_precision, "aa_recall": decoded.aa_recall,
                       "greedy_peptide_recall": greedy.peptide_recall,
                       "greedy_aa_precision": greedy.aa_precision})  # fmt: skip
+    calibrated = any(p is not None for p in probabilities)
+    if calibrated:  # rank by the calibrated probability, the number a lab filters on
+        scores = [p if p is not None else -1.0 for p in probabilities]
     ev = build(truths, charges, predictions, scores, vocab, counter, steps, str(path))
     ev.n_fit = n_fit
+    ev.calibration = calibration_check(truths, predictions, probabilities, vocab)
+    ev.extra["ranked_by"] = "probability" if calibrated else "score"
     return ev
 
 
-def evaluate_predictions(files: Sequence[Path], predictions: Path, config: Config) -> Evaluation:
-    """Score a predictions file (trmseq's mzTab or TSV; Casanovo 5 mzTab) on annotated files."""
+def calibration_check(truths: list[tuple[str, ...]], predictions: list[tuple[str, ...] | None],
+                      probabilities: list[float | None], vocab: Vocabulary) -> dict[str, Any] | None:  # fmt: skip
+    """Whether the probabilities mean what they say on these spectra: reliability bins,
+    expected calibration error, and estimated against true FDR at q 0.01, 0.05 and 0.10."""
+    has = [i for i, p in enumerate(probabilities) if p is not None]
+    if not has:
+        return None
+    _, exact = score_peptides([vocab.residue_masses(truths[i]).tolist() for i in has],
+                              [_masses(predictions[i], vocab) for i in has])  # fmt: skip
+    p, right = np.array([probabilities[i] for i in has]), np.array(exact, dtype=bool)
+    return {"n": len(has), "expected_calibration_error": expected_calibration_error(p, right),
+            "reliability": reliability(p, right), "fdr": fdr_table(p, right, len(truths))}  # fmt: skip
+
+
+def evaluate_predictions(
+    files: Sequence[Path], predictions: Path, config: Config, labels: Labels | None = None
+) -> Evaluation:
+    """Score a predictions file (trmseq's mzTab or TSV; Casanovo 5 mzTab) on annotated files.
+
+    With ``labels`` the true peptides come from identification files, not ``SEQ=``.
+    """
     vocab = config.vocab.build()
     table = _read_predictions(predictions, files)
     counter = SkipCounter()
     truths, charges, preds, scores = [], [], [], []
     n_fit = 0
-    for spectrum, peptide in usable_spectra(files, config.data, counter, vocab):
+    for spectrum, peptide in usable_spectra(files, config.data, counter, vocab, labels):
         truths.append(peptide)
         charges.append(spectrum.charge)
         row = table.get((str(Path(spectrum.file).resolve()), spectrum.ref))
@@ -223,6 +258,9 @@ def to_json(ev: Evaluation) -> dict[str, Any]:
         "by_length": {str(k): dataclasses.asdict(m) for k, m in ev.by_length.items()},
         "by_charge": {str(k): dataclasses.asdict(m) for k, m in ev.by_charge.items()},
         "per_recursion_step": ev.per_step,
+        "calibration": ev.calibration,
+        "ranked_by": ev.extra.get("ranked_by", "score"),
+        "labels": ev.extra.get("labels"),  # with --labels: identifications read, kept, skipped
         "curve": {"coverage": ev.curve.coverage[:: max(1, len(ev.curve.coverage) // 200)].tolist(),
                   "precision": ev.curve.precision[:: max(1, len(ev.curve.precision) // 200)].tolist()},
     }  # fmt: skip
@@ -231,16 +269,17 @@ def to_json(ev: Evaluation) -> dict[str, Any]:
 def format_table(ev: Evaluation) -> str:
     """A plain-text report for stdout."""
     m = ev.metrics
+    ranked = ev.extra.get("ranked_by", "score")
     lines = [
         f"spectra evaluated   {m.n_spectra:,} (read {ev.counter.read:,}, skipped {ev.counter.n_skipped:,})",
         f"AA precision        {m.aa_precision:.4f}",
         f"AA recall           {m.aa_recall:.4f}",
         f"peptide precision   {m.peptide_precision:.4f}",
         f"peptide recall      {m.peptide_recall:.4f}",
-        f"precision-coverage AUC  {ev.curve.auc:.4f}",
+        f"precision-coverage AUC  {ev.curve.auc:.4f}" + (" (ranked by probability)" if ranked == "probability" else ""),
     ]
     for name, (recall, threshold) in ev.recall_at_fdr.items():
-        where = f"score >= {threshold:.4f}" if threshold is not None else "not reached"
+        where = f"{ranked} >= {threshold:.4f}" if threshold is not None else "not reached"
         lines.append(f"peptide recall at {name} FDR  {recall:.4f} ({where})")
     lines.append("")
     lines.append("by length   n      AA prec  pep recall")
@@ -249,6 +288,13 @@ def format_table(ev: Evaluation) -> str:
     lines.append("by charge   n      AA prec  pep recall")
     for k, x in ev.by_charge.items():
         lines.append(f"  {k:>2}+   {x.n_spectra:>6,}   {x.aa_precision:.3f}    {x.peptide_recall:.3f}")
+    if ev.calibration:
+        c = ev.calibration
+        lines.append(f"calibration: expected calibration error {c['expected_calibration_error']:.4f}")
+        lines.append("  q <=    accepted  estimated FDR  true FDR  peptide recall")
+        for r in c["fdr"]:
+            lines.append(f"  {r['q']:<6.2f}  {r['accepted']:>8,}  {r['estimated_fdr']:>13.4f}  "
+                         f"{r['true_fdr']:>8.4f}  {r['peptide_recall']:>14.4f}")  # fmt: skip
     if ev.per_step:
         lines.append("recursion step   pep recall  AA prec   (greedy: pep recall, AA prec)")
         for s in ev.per_step:
@@ -272,7 +318,7 @@ def plot(ev: Evaluation, path: Path) -> None:
     import matplotlib.pyplot as plt
 
 
-    panels = 2 if ev.per_step else 1
+    panels = 1 + bool(ev.per_step) + bool(ev.calibration)
     fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4.2), squeeze=False)
     ax = axes[0][0]
     ax.plot(ev.curve.coverage, ev.curve.precision)
@@ -286,10 +332,25 @@ def plot(ev: Evaluation, path: Path) -> None:
         ax.set(xlabel="recursion step (supervision step)", ylim=(0, 1.02), xticks=steps,
                title="accuracy per recursion step")  # fmt: skip
         ax.legend()
+    if ev.calibration:
+        _plot_reliability(axes[0][-1], ev.calibration)
     fig.tight_layout()
     with atomic_write(path, "wb") as handle:
         fig.savefig(handle, format="png", dpi=120)
     plt.close(fig)
+
+
+def _plot_reliability(ax, calibration: dict[str, Any]) -> None:
+    """Predicted probability against the observed share right, with each bin's count."""
+    bins = [b for b in calibration["reliability"] if b["n"]]
+    ax.plot([0, 1], [0, 1], ":", color="grey", label="perfect calibration")
+    ax.plot([b["predicted"] for b in bins], [b["observed"] for b in bins], "o-", label="observed")
+    for b in bins:
+        ax.annotate(str(b["n"]), (b["predicted"], b["observed"]), textcoords="offset points",
+                    xytext=(4, -10), fontsize=7)  # fmt: skip
+    ax.set(xlabel="predicted probability", ylabel="share exactly right", xlim=(0, 1), ylim=(0, 1.02),
+           title=f"reliability (ECE {calibration['expected_calibration_error']:.3f})")  # fmt: skip
+    ax.legend(loc="upper left")
 
 
 def write_json(ev: Evaluation, path: Path) -> None:

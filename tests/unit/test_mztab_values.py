@@ -15,9 +15,8 @@ from pyteomics import mztab
 from pyteomics.usi import USI
 
 from pyteomics_ref import C13_DIFF, PROTON, peptide_mass, precursor_mz, proforma_mass
-from trmseq.config import DecodeConfig
 from trmseq.decode import Candidate
-from trmseq.inference import Answer
+from trmseq.inference import Answer, evidence
 from trmseq.io.mztab import COLUMNS, psm_row, write_mztab, write_tsv
 from trmseq.predict import _psms
 from trmseq.spectrum import Spectrum
@@ -32,6 +31,12 @@ def spectrum(file: str, precursor: float, charge: int, index: int = 0, scan: str
     return Spectrum(mz=np.empty(0), intensity=np.empty(0, np.float32), precursor_mz=precursor,
                     charge=charge, file=file, index=index, ref=f"index={index}", scan=scan,
                     title=f"spectrum {index}", rt_seconds=61.5)  # fmt: skip
+
+
+def answer(candidate: Candidate, steps: int, spectrum: Spectrum) -> Answer:
+    """An answer as the Runner gives it, with the Runner's own evidence (precursor error, isotope)."""
+    found = evidence(candidate, spectrum, VOCAB, (0, 1), candidate.log_prob, -5.0, False, 0.02)
+    return Answer([candidate], [found], steps)
 
 
 def written(psms, files: list[Path], tmp_path: Path) -> tuple[Path, list[dict[str, str]]]:
@@ -50,7 +55,7 @@ def test_masses_modifications_and_error_of_a_modified_peptide_at_isotope_1(tmp_p
     observed = (peptide_mass(peptide) * (1 + 4e-6) + C13_DIFF + charge * PROTON) / charge
     file = tmp_path / "run_1.mgf"
     s = spectrum(str(file), observed, charge, index=3, scan="10039")
-    psms = _psms(s, Answer([Candidate(peptide, (0.9, 0.8, 0.7, 0.6, 0.5), -1.0, True)], 3), TOKENIZER, DecodeConfig())
+    psms = _psms(s, answer(Candidate(peptide, (0.9, 0.8, 0.7, 0.6, 0.5), -1.0, True), 3, s), TOKENIZER)
     _, rows = written(psms, [file], tmp_path)
     (row,) = rows
     assert row["sequence"] == "QMCK"
@@ -82,7 +87,7 @@ def test_calc_mz_against_pyteomics(peptide: tuple[str, ...], charge: int, tmp_pa
     file = tmp_path / "a.mgf"
     theoretical = precursor_mz(peptide, charge)
     s = spectrum(str(file), theoretical, charge)
-    psms = _psms(s, Answer([Candidate(peptide, (0.5,) * len(peptide), -1.0, True)], 1), TOKENIZER, DecodeConfig())
+    psms = _psms(s, answer(Candidate(peptide, (0.5,) * len(peptide), -1.0, True), 1, s), TOKENIZER)
     _, (row,) = written(psms, [file], tmp_path)
     assert row["calc_mass_to_charge"] == pytest.approx(theoretical, abs=1e-5)
     assert abs(float(row["opt_global_precursor_error_ppm"])) <= 0.01
@@ -96,7 +101,7 @@ def test_no_usi_for_run_names_a_usi_cannot_carry(name: str, tmp_path: Path) -> N
     file = tmp_path / name
     peptide = ("P", "E", "P", "K")
     s = spectrum(str(file), precursor_mz(peptide, 2), 2)
-    psms = _psms(s, Answer([Candidate(peptide, (0.5,) * 4, -1.0, True)], 1), TOKENIZER, DecodeConfig())
+    psms = _psms(s, answer(Candidate(peptide, (0.5,) * 4, -1.0, True), 1, s), TOKENIZER)
     handle = io.StringIO()
     write_tsv(handle, psms, VOCAB, [file])
     header, row = (line.split("\t") for line in handle.getvalue().splitlines()[:2])
@@ -120,5 +125,5 @@ def test_metadata_lists_unimod_terms_not_chemmod(tmp_path: Path) -> None:
 def test_every_cell_is_named_once_in_column_order(tmp_path: Path) -> None:
     peptide = ("P", "E", "P", "K")
     s = spectrum(str(tmp_path / "a.mgf"), precursor_mz(peptide, 2), 2)
-    (psm,) = _psms(s, Answer([Candidate(peptide, (0.5,) * 4, -1.0, True)], 1), TOKENIZER, DecodeConfig())
+    (psm,) = _psms(s, answer(Candidate(peptide, (0.5,) * 4, -1.0, True), 1, s), TOKENIZER)
     assert list(psm_row(psm, 1, 1, VOCAB)) == COLUMNS

@@ -28,7 +28,10 @@ COLUMNS = [
     "opt_global_precursor_error_ppm", "opt_global_isotope", "opt_global_fits_precursor",
     "opt_global_recursion_steps", "opt_global_rank", "opt_global_spectrum_title",
     "opt_global_cv_MS:1003057_scan_number", "opt_global_cv_MS:1003063_universal_spectrum_identifier",
+    "opt_global_probability", "opt_global_q_value",
 ]  # fmt: skip
+# The TSV names the confidence columns plainly; every other column as in mzTab.
+TSV_NAMES = {"opt_global_probability": "probability", "opt_global_q_value": "q_value"}
 _FORMATS = {  # suffix -> (file format CV, nativeID format CV)
     ".mgf": ("[MS, MS:1001062, Mascot MGF format, ]",
              "[MS, MS:1000774, multiple peak list nativeID format, ]"),
@@ -182,6 +185,8 @@ def psm_row(psm: PSM, psm_id: int, run: int, vocab: Vocabulary) -> dict[str, str
         "opt_global_spectrum_title": _fmt(s.title),  # MGF TITLE or mzML spectrum title
         "opt_global_cv_MS:1003057_scan_number": _fmt(scan),  # an xsd:integer
         "opt_global_cv_MS:1003063_universal_spectrum_identifier": _fmt(usi),  # null if unnamable
+        "opt_global_probability": _fmt(psm.probability, 5),  # calibrated P(exactly right)
+        "opt_global_q_value": _fmt(psm.q_value, 5),  # FDR at which it would be accepted
     }
 
 
@@ -215,7 +220,7 @@ def write_mztab(
 def write_tsv(handle: TextIO, psms: Iterable[PSM], vocab: Vocabulary, runs: Sequence[Path]) -> int:
     """Write the PSM table alone, with a header (spectra_ref keeps its ms_run[k] prefix)."""
     writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-    writer.writerow([*COLUMNS, "file"])
+    writer.writerow([*(TSV_NAMES.get(c, c) for c in COLUMNS), "file"])
     n = 0
     for psm, cells in _rows(psms, vocab, runs):
         writer.writerow([*cells, psm.spectrum.file])

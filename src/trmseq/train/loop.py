@@ -30,6 +30,7 @@ from trmseq.device import resolve_device
 from trmseq.errors import CheckpointError, ConfigError
 from trmseq.evaluate import score_peptides
 from trmseq.inference import validation_runner
+from trmseq.labels import Labels, read_labels
 from trmseq.model.loss import DeepSupervision
 from trmseq.model.trm import TRM, count_parameters
 from trmseq.peptides import PeptideSampler
@@ -93,6 +94,9 @@ class Trainer:
         configuration, seed and files.
     max_steps, max_minutes
         Override the training budget (also of a resumed run, e.g. to extend it).
+    labels
+        Labels for the train and validation files from identification files, instead of their
+        ``SEQ=`` annotations; a resumed run reads the same files with the same thresholds.
     """
 
     def __init__(
@@ -107,6 +111,7 @@ class Trainer:
         device: str = "auto",
         max_steps: int | None = None,
         max_minutes: float | None = None,
+        labels: Labels | None = None,
     ) -> None:
         self.output_dir = Path(output_dir)
         self.rank, self.world = _distributed()
@@ -122,12 +127,14 @@ class Trainer:
             config, state = payload["config"], payload["train_state"]
             seed = int(state["seed"])
             train_files, val_files = state["train_files"], state["val_files"]
+            labels = _labels_of(state.get("labels"))
         budget = {k: v for k, v in (("max_steps", max_steps), ("max_minutes", max_minutes)) if v is not None}
         if budget:  # the one thing a resumed run may change: how long it goes on
             config = dataclasses.replace(config, train=dataclasses.replace(config.train, **budget))
         self.config, self.seed = config, seed
         self.train_files = [str(p) for p in train_files]
         self.val_files = [str(p) for p in val_files]
+        self.labels = labels
         self.schedule = Schedule(config)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
@@ -148,7 +155,8 @@ class Trainer:
         )
         self.synthetic = synthetic_stream(config, self.tokenizer, seed, TRAIN_DOMAIN)
         self.real = (
-            AnnotatedSet(self.train_files, config.data, self.tokenizer, config.model.max_tokens)
+            AnnotatedSet(self.train_files, config.data, self.tokenizer, config.model.max_tokens,
+                         labels)
             if self.train_files else None
         )  # fmt: skip
         self.maker = BatchMaker(synthetic=self.synthetic, real=self.real, tokenizer=self.tokenizer,
@@ -175,7 +183,8 @@ class Trainer:
     def _validation_set(self) -> list[Example]:
         if self.val_files:
             return AnnotatedSet(
-                self.val_files, self.config.data, self.tokenizer, self.config.model.max_tokens
+                self.val_files, self.config.data, self.tokenizer, self.config.model.max_tokens,
+                self.labels,
             ).examples
         t = self.config.train
         stream = synthetic_stream(self.config, self.tokenizer, self.seed, VALIDATION_DOMAIN)
@@ -239,7 +248,10 @@ class Trainer:
             "seed": self.seed,
             "train_files": self.train_files,
             "val_files": self.val_files,
-        }
+            "labels": None if self.labels is None else {
+                "files": self.labels.paths, "max_q": self.labels.max_q,
+                "max_expect": self.labels.max_expect},
+        }  # fmt: skip
         checkpoint.save(self.output_dir / name, self.config, self.ema.state_dict(),
                         self.progress.step, metrics, state)  # fmt: skip
 
@@ -344,6 +356,13 @@ class Trainer:
             self._save("best.ckpt", val)
         self._save("last.ckpt", val)
         return val
+
+
+def _labels_of(saved: dict[str, Any] | None) -> Labels | None:
+    """The labels a run was started with, read again from their files."""
+    if not saved:
+        return None
+    return read_labels(saved["files"], max_q=saved["max_q"], max_expect=saved["max_expect"])
 
 
 def validate(

@@ -1,0 +1,42 @@
+"""Options that several commands share, and applying them to a configuration."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from trmseq import config as config_mod
+from trmseq.errors import ConfigError
+
+LabelsOption = Annotated[list[Path] | None, typer.Option("--labels", metavar="FILE", help=(
+    "Search results that label the spectra instead of SEQ=: pepXML, mzIdentML, mzTab or TSV (repeatable)."))]
+MaxQOption = Annotated[float, typer.Option("--max-q", min=0.0, max=1.0, help="With --labels: the highest q-value.")]
+MaxExpectOption = Annotated[float, typer.Option("--max-expect", min=0.0, help=(
+    "With --labels, for files without q-values (Comet pepXML): the highest expect value."))]
+
+NSupOption = Annotated[
+    int | None, typer.Option(min=1, help="Recursion depth (default: the model's).")
+]
+HaltingOption = Annotated[
+    bool | None,
+    typer.Option("--halting/--no-halting", help="Stop refining once the model is confident."),
+]
+ModelOption = Annotated[
+    Path | None,
+    typer.Option("--model", "-m", help="Checkpoint (default: $TRMSEQ_MODEL, else the bundled model)."),
+]
+
+
+def apply_changes(cfg: config_mod.Config, section: str, **changes: Any) -> config_mod.Config:
+    """Return ``cfg`` with the given (non-None) fields of one section changed."""
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if not changes:
+        return cfg
+    try:
+        new = dataclasses.replace(getattr(cfg, section), **changes)
+        return dataclasses.replace(cfg, **{section: new})
+    except TypeError as e:  # pragma: no cover - options and fields are kept in step
+        raise ConfigError(str(e)) from None

@@ -1,0 +1,302 @@
+"""Read identifications from mzTab (PSM section) and plain TSV tables.
+
+Both are tab-separated tables of PSMs, read here directly so that a bad row is reported with its
+line number. mzTab peptides are ``sequence`` plus ``modifications`` (``3-UNIMOD:35``, position
+0 the N-terminus), or the ProForma column trmseq and Casanovo write; a TSV's ``sequence`` is in
+any notation trmseq parses. Only rank-1 rows are read when the table has a rank column.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from trmseq.constants import UNIMOD
+from trmseq.errors import InputError
+from trmseq.labels.identification import (
+    Identification,
+    Key,
+    LabelFile,
+    Peptidoform,
+    is_expect_name,
+    is_q_value_name,
+    label_file,
+    peptidoform,
+    protein_flags,
+    ref_keys,
+    run_name,
+    scan_key,
+)
+
+PROFORMA = "opt_global_cv_MS:1003169_proforma_peptidoform_sequence"
+_NULL = {"", "null"}  # mzTab's empty cell; NaN and INF are numbers
+_TRUE = {"1", "true", "yes", "decoy"}
+_RUN_REF = re.compile(r"(ms_run\[\d+\]):(.*)$", re.DOTALL)
+_MOD = re.compile(r"(\d+)-(.+)", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """Which header names hold what (None: the table lacks it)."""
+
+    ref: str | None
+    scan: str | None
+    title: str | None
+    file: str | None
+    sequence: str | None
+    proforma: str | None
+    modifications: str | None
+    charge: str | None
+    q: str | None
+    expect: str | None
+    rank: str | None
+    decoy: str | None
+    proteins: str | None
+
+
+def _columns(header: Sequence[str], scores: dict[str, str] | None = None) -> _Columns:
+    lower = {h.lower(): h for h in header}
+
+    def pick(*names: str) -> str | None:
+        return next((lower[n.lower()] for n in names if n.lower() in lower), None)
+
+    by_kind = {kind: column for column, kind in (scores or {}).items() if column in header}
+    return _Columns(
+        ref=pick("spectra_ref"),
+        scan=pick("scan", "scans", "scan_number", "opt_global_cv_MS:1003057_scan_number"),
+        title=pick("title", "spectrum_title", "opt_global_spectrum_title"),
+        file=pick("file"),
+        sequence=pick("sequence", "peptide"),
+        proforma=pick(PROFORMA),
+        modifications=pick("modifications"),
+        charge=pick("charge"),
+        q=by_kind.get("q-value") or next((h for h in header if is_q_value_name(h)), None),
+        expect=by_kind.get("expect"),
+        rank=pick("opt_global_rank", "rank"),
+        decoy=pick("opt_global_cv_MS:1002217_decoy_peptide", "decoy", "is_decoy"),
+        proteins=pick("accession", "protein", "proteins"),
+    )
+
+
+def read_mztab(path: Path) -> LabelFile:
+    """The rank-1 PSMs of an mzTab 1.0 file.
+
+    Runs come from ``ms_run[k]-location``; a ``psm_search_engine_score[k]`` described as a
+    q-value (or an expectation value) gives the threshold's score, as does an ``opt_`` column
+    named like a q-value (``opt_global_q_value``). Rows repeated for several proteins count once.
+
+    Raises
+    ------
+    InputError
+        Naming the line: no PSM section, a row whose cells do not match the header, an
+        undefined ms_run, or a number that is not one.
+    """
+    metadata: dict[str, str] = {}
+    header: list[str] | None = None
+    rows: list[tuple[int, list[str]]] = []
+    for n, line in _lines(path):
+        cells = line.split("\t")
+        tag = cells[0].strip()
+        if tag == "MTD" and len(cells) >= 3:
+            metadata[cells[1].strip()] = cells[2].strip()
+        elif tag == "PSH":
+            header = [c.strip() for c in cells[1:]]
+        elif tag == "PSM":
+            if header is None:
+                raise InputError(f"{path}, line {n}: PSM line before the PSH header")
+            rows.append((n, cells[1:]))
+    if header is None:
+        raise InputError(f"{path}: no PSM section (no PSH line); is it an mzTab identification file?")
+    runs = {m[1]: run_name(v) for k, v in metadata.items()
+            if (m := re.fullmatch(r"(ms_run\[\d+\])-location", k))}  # fmt: skip
+    scores = {}
+    for key, value in metadata.items():
+        if m := re.fullmatch(r"psm_search_engine_score\[(\d+)\]", key):
+            kind = "q-value" if is_q_value_name(value) else "expect" if is_expect_name(value) else None
+            if kind:
+                scores[f"search_engine_score[{m[1]}]"] = kind
+    columns = _columns(header, scores)
+    found: list[Identification] = []
+    seen: set[tuple[str, str]] = set()
+    for n, cells in rows:
+        row = _row(cells, header, f"{path}, line {n}")
+        psm = (row.get("PSM_ID", ""), row.get("spectra_ref", ""))
+        if psm[0].lower() not in _NULL and psm in seen:
+            continue  # the same PSM on another protein
+        seen.add(psm)
+        ident = _identification(row, f"{path}, line {n}", columns, runs, mztab=True)
+        if ident is not None:
+            found.append(ident)
+    return label_file(str(path), found)
+
+
+def read_tsv(path: Path) -> LabelFile:
+    """The identifications of a tab-separated table with a header.
+
+    Columns: ``spectra_ref``, ``scan`` or ``title`` (at least one), ``sequence`` (any notation
+    trmseq parses), and optionally ``q_value``, ``charge``, ``file`` (the spectrum file or run
+    the row belongs to; without it a row joins to any input file), ``protein`` and ``decoy``.
+    trmseq's own TSV output reads as it is.
+
+    Raises
+    ------
+    InputError
+        For a missing column, or a row (named by its line) that does not fit the header.
+    """
+    lines = [(n, line) for n, line in _lines(path) if not line.startswith("#")]
+    if not lines:
+        raise InputError(f"{path}: empty; expected a header line with spectra_ref/scan/title and sequence")
+    header = [c.strip() for c in lines[0][1].split("\t")]
+    columns = _columns(header)
+    named = ", ".join(header)[:200]
+    if columns.sequence is None and columns.proforma is None:
+        raise InputError(f"{path}: no sequence column (columns: {named})")
+    if columns.ref is None and columns.scan is None and columns.title is None:
+        raise InputError(f"{path}: no spectra_ref, scan or title column to join on (columns: {named})")
+    found = []
+    for n, line in lines[1:]:
+        where = f"{path}, line {n}"
+        ident = _identification(_row(line.split("\t"), header, where), where, columns, {}, mztab=False)
+        if ident is not None:
+            found.append(ident)
+    return label_file(str(path), found)
+
+
+def _lines(path: Path) -> list[tuple[int, str]]:
+    """The non-blank lines of a text file, numbered from 1."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not a text file") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot read ({e.strerror})") from None
+    return [(n, line.rstrip("\r")) for n, line in enumerate(text.split("\n"), start=1) if line.strip()]
+
+
+def _row(cells: list[str], header: list[str], where: str) -> dict[str, str]:
+    if len(cells) != len(header):
+        raise InputError(f"{where}: {len(cells)} cells, but the header has {len(header)}")
+    return dict(zip(header, (c.strip() for c in cells), strict=True))
+
+
+def _cell(row: dict[str, str], column: str | None) -> str | None:
+    value = row.get(column) if column else None
+    return None if value is None or value.lower() in _NULL else value
+
+
+def _number(row: dict[str, str], column: str | None, where: str) -> float | None:
+    value = _cell(row, column)
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        raise InputError(f"{where}: {column} {value!r} is not a number") from None
+    return None if math.isnan(number) else number
+
+
+def _identification(
+    row: dict[str, str], where: str, columns: _Columns, runs: dict[str, str], mztab: bool
+) -> Identification | None:
+    rank = _number(row, columns.rank, where)
+    if rank is not None and rank != 1:
+        return None
+    run, keys = _where(row, where, columns, runs)
+    peptide, problem = _peptide(row, columns, mztab)
+    charge = _number(row, columns.charge, where)
+    proteins = re.split(r"[;,]", _cell(row, columns.proteins) or "")
+    decoy, contaminant = protein_flags(proteins)
+    if (_cell(row, columns.decoy) or "").lower() in _TRUE:
+        decoy, contaminant = True, False
+    return Identification(
+        where=where, run=run, keys=keys, peptide=peptide,
+        charge=int(charge) if charge is not None and charge.is_integer() else None,
+        q_value=_number(row, columns.q, where), expect=_number(row, columns.expect, where),
+        decoy=decoy, contaminant=contaminant, problem=problem,
+    )  # fmt: skip
+
+
+def _where(
+    row: dict[str, str], where: str, columns: _Columns, runs: dict[str, str]
+) -> tuple[str | None, tuple[Key, ...]]:
+    """The run (None: any) and the join keys of a row."""
+    run = None
+    keys: list[Key] = []
+    ref = _cell(row, columns.ref)
+    if ref:
+        first = ref.split("|")[0].strip()
+        if m := _RUN_REF.match(first):
+            if runs:
+                if m[1] not in runs:
+                    raise InputError(f"{where}: spectra_ref names {m[1]}, which the metadata does not define")
+                run = runs[m[1]]
+            first = m[2]
+        keys.extend(ref_keys(first))
+    file = _cell(row, columns.file)
+    if file:
+        run = run_name(file)
+    scan = _cell(row, columns.scan)
+    if scan and (key := scan_key(scan)):
+        keys.append(key)
+    title = _cell(row, columns.title)
+    if title:
+        keys.append(("title", title))
+    if not keys:
+        raise InputError(f"{where}: names no spectrum (spectra_ref, scan and title are empty)")
+    return run, tuple(dict.fromkeys(keys))
+
+
+def _peptide(row: dict[str, str], columns: _Columns, mztab: bool) -> tuple[str | Peptidoform, str | None]:
+    """(peptide, None), or (what there is, why it cannot be read)."""
+    proforma = _cell(row, columns.proforma)
+    if proforma:
+        return proforma, None
+    sequence = _cell(row, columns.sequence)
+    if sequence is None:
+        return "", "no peptide"
+    if not mztab:
+        return sequence, None
+    mods = []
+    for item in _split_outside_brackets(_cell(row, columns.modifications) or ""):
+        m = _MOD.fullmatch(item)
+        if m is None:
+            return sequence, f"cannot read modification {item!r}"
+        delta = _accession_mass(m[2].strip())
+        if isinstance(delta, str):
+            return sequence, delta
+        mods.append((int(m[1]), delta))
+    form = peptidoform(sequence, mods)
+    return (form, None) if isinstance(form, Peptidoform) else (sequence, form)
+
+
+def _accession_mass(accession: str) -> float | str:
+    """The mass delta of an mzTab modification accession, or why it is unknown."""
+    kind, _, value = accession.partition(":")
+    if kind.upper() == "UNIMOD":
+        for number, mass in UNIMOD.values():
+            if value == str(number):
+                return mass
+        return f"Unimod accession {accession} is not known to trmseq"
+    if kind.upper() == "CHEMMOD":
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    return f"modification {accession} is not known to trmseq"
+
+
+def _split_outside_brackets(text: str) -> list[str]:
+    """Split on commas that are not inside [...] (CV parameters hold commas)."""
+    parts, depth, current = [], 0, []
+    for ch in text:
+        depth += (ch == "[") - (ch == "]")
+        if ch == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current))
+    return [p.strip() for p in parts if p.strip()]

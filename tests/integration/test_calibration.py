@@ -1,0 +1,99 @@
+"""trmseq calibrate, predict's probability and q_value columns and --max-q, evaluate's check."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from trmseq import checkpoint
+from trmseq.cli import app
+from trmseq.confidence import q_values
+from trmseq.paths import bundled_model
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def calibrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled model calibrated anew on 10 real and 150 synthetic spectra."""
+    out = tmp_path_factory.mktemp("cal") / "calibrated.ckpt"
+    sample = Path(__file__).resolve().parents[1] / "data" / "casanovo_sample_10.mgf"
+    result = runner.invoke(app, ["calibrate", str(sample), "--synthetic", "150", "-o", str(out),
+                                 "--threads", "1"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "fitted on 10 annotated spectra (of 10 read) and 150 synthetic" in result.output
+    return out
+
+
+@pytest.mark.slow
+def test_calibrate_keeps_the_weights_and_adds_a_calibration(calibrated: Path) -> None:
+    source, copy = checkpoint.load(bundled_model()), checkpoint.load(calibrated)
+    assert copy["config"] == source["config"]
+    assert all(torch.equal(copy["weights"][k], v) for k, v in source["weights"].items())
+    c = checkpoint.calibrator(copy, calibrated)
+    assert c is not None and c.n_fit > 50 and "150 synthetic (realistic)" in c.fitted_on
+
+
+@pytest.mark.slow
+def test_predict_reports_probabilities_and_q_values_and_filters(calibrated: Path, tmp_path: Path,
+                                                                casanovo_sample: Path) -> None:  # fmt: skip
+    every = tmp_path / "all.tsv"
+    result = runner.invoke(app, ["predict", str(casanovo_sample), "-o", str(every), "--model", str(calibrated)])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(every, sep="\t")
+    assert table["probability"].between(0, 1).all()
+    # q-values recomputed here from the probabilities: sorted, running mean of 1 - p
+    p = table["probability"].to_numpy()
+    order = p.argsort()[::-1]
+    running = (1 - p[order]).cumsum() / range(1, len(p) + 1)
+    expected = pd.Series(running[::-1]).cummin()[::-1].to_numpy()
+    assert table["q_value"].to_numpy()[order] == pytest.approx(expected, abs=1e-5)
+    assert q_values(p) == pytest.approx(table["q_value"].to_numpy(), abs=1e-5)
+    level = float(table["q_value"].median())
+    kept = tmp_path / "kept.mztab"
+    result = runner.invoke(app, ["predict", str(casanovo_sample), "-o", str(kept), "--model", str(calibrated),
+                                 "--max-q", f"{level}"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = [line.split("\t") for line in kept.read_text().splitlines() if line.startswith(("PSH", "PSM"))]
+    header = rows[0]
+    q = [float(r[header.index("opt_global_q_value")]) for r in rows[1:]]
+    assert len(q) == int((table["q_value"] <= level).sum()) and max(q) <= level
+    assert f"left out {len(table) - len(q)} PSMs with a q-value above {level:g}" in result.output
+
+
+@pytest.mark.slow
+def test_evaluate_checks_the_calibration(calibrated: Path, tmp_path: Path, casanovo_sample: Path) -> None:
+    out = tmp_path / "ev.json"
+    result = runner.invoke(app, ["evaluate", str(casanovo_sample), "--model", str(calibrated), "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    c = report["calibration"]
+    assert report["ranked_by"] == "probability"
+    assert c["n"] == sum(b["n"] for b in c["reliability"]) == 10
+    assert [r["q"] for r in c["fdr"]] == [0.01, 0.05, 0.1]
+    assert 0 <= c["expected_calibration_error"] <= 1
+    assert "expected calibration error" in result.output
+
+
+def test_max_q_needs_a_calibrated_model(tmp_path: Path, casanovo_sample: Path) -> None:
+    model = tmp_path / "plain.ckpt"
+    payload = checkpoint.load(bundled_model())
+    checkpoint.save(model, payload["config"], payload["weights"], payload["step"])  # no calibration
+    result = runner.invoke(app, ["predict", str(casanovo_sample), "-o", str(tmp_path / "o.tsv"),
+                                 "--model", str(model), "--max-q", "0.01"])  # fmt: skip
+    assert result.exit_code == 1
+    assert "has no calibration" in result.output and "trmseq calibrate" in result.output
+    plain = runner.invoke(app, ["predict", str(casanovo_sample), "-o", str(tmp_path / "p.tsv"), "--model", str(model)])
+    assert plain.exit_code == 0
+    table = pd.read_csv(tmp_path / "p.tsv", sep="\t")
+    assert table["probability"].isna().all() and table["q_value"].isna().all()  # null, not made up
+
+
+def test_calibrate_needs_something_to_fit_on(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["calibrate", "-o", str(tmp_path / "x.ckpt")])
+    assert result.exit_code == 1 and "give annotated spectrum files" in result.output

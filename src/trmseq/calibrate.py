@@ -23,6 +23,7 @@ from trmseq.device import resolve_device
 from trmseq.errors import InputError
 from trmseq.evaluate import score_peptides
 from trmseq.inference import Runner
+from trmseq.labels import Labels
 from trmseq.paths import resolve_model
 from trmseq.peptides import PeptideSampler
 from trmseq.reading import usable_spectra
@@ -85,10 +86,12 @@ def calibrate_model(
     seed: int = 0,
     device: str = "auto",
     on_spectra: Callable[[int], object] | None = None,
+    labels: Labels | None = None,
 ) -> CalibrationSummary:
     """Fit a calibration for a model on annotated files (and synthetic spectra); save a copy.
 
-    The copy at ``output`` holds the same weights and configuration plus the calibration.
+    The copy at ``output`` holds the same weights and configuration plus the calibration. With
+    ``labels``, the true peptides come from identification files rather than ``SEQ=``.
 
     Raises
     ------
@@ -99,7 +102,7 @@ def calibrate_model(
     model, tokenizer, config, payload = checkpoint.load_model(path)
     runner = Runner(model, tokenizer, config.decode, resolve_device(device))
     counter = SkipCounter()
-    real = list(usable_spectra(files, config.data, counter, tokenizer.vocab)) if files else []
+    real = list(usable_spectra(files, config.data, counter, tokenizer.vocab, labels)) if files else []
     synthetic = synthetic_examples(tokenizer, config, n_synthetic, seed, preset) if n_synthetic else []
     x, right = evidence_and_truth(runner, real + synthetic, config.decode.batch_size, on_spectra)
     if len(right) < 50 or right.all() or not right.any():

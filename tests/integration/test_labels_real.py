@@ -319,3 +319,22 @@ def test_fine_tune_on_labelled_real_spectra_and_resume(tmp_path: Path) -> None:
     assert str(pepxml_path) in more.stderr  # the labels were read again from the same file
     refused = run("train", "-o", out, "--resume", "--labels", pepxml_path)
     assert refused.exit_code == 1 and "--resume continues" in refused.stderr
+
+
+@pytest.mark.slow
+def test_calibrate_on_search_results(tmp_path: Path) -> None:
+    """A lab calibrates on its own runs with their pepXML as labels."""
+    from typer.testing import CliRunner
+
+    from trmseq.cli import app
+
+    pairs = [RAW / "ms2ml" / "sample_tiny_hela", RAW / "elfragmentador" / "01625b_GA1-TUM_first_pool_1_01_01-2xIT_2xHCD-1h-R1"]
+    if not all(p.with_suffix(".mzML").is_file() for p in pairs):
+        pytest.skip("real data not found")
+    args = ["calibrate", *(str(p.with_suffix(".mzML")) for p in pairs)]
+    for p in pairs:
+        args += ["--labels", str(p.with_suffix(".pep.xml"))]
+    result = CliRunner().invoke(app, [*args, "--synthetic", "100", "-o", str(tmp_path / "lab.ckpt"), "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    # 9 + 39 labelled spectra (the counts test_pepxml_pairs checks against pyteomics), 100 synthetic
+    assert "fitted on 48 annotated spectra" in result.output and "and 100 synthetic" in result.output

@@ -173,7 +173,8 @@ def overfit(
 @handle_errors
 def calibrate(
     spectra: Annotated[
-        list[Path] | None, typer.Argument(help="Annotated (SEQ=) spectrum files or folders the model never trained on.")
+        list[Path] | None,
+        typer.Argument(help="Annotated (SEQ= or --labels) spectrum files or folders the model never trained on."),
     ] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="The calibrated checkpoint to write.")] = Path(
         "calibrated.ckpt"
@@ -184,6 +185,9 @@ def calibrate(
     ] = 0,
     preset: Annotated[str, typer.Option(help="Forward model of the synthetic spectra.")] = "realistic",
     seed: Annotated[int, typer.Option(help="Seed of the synthetic spectra.")] = 0,
+    labels: LabelsOption = None,
+    max_q: MaxQOption = 0.01,
+    max_expect: MaxExpectOption = 0.01,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
     threads: ThreadsOption = None,
 ) -> None:
@@ -191,6 +195,7 @@ def calibrate(
     use_threads(threads)
     from trmseq.calibrate import calibrate_model
     from trmseq.io import count_spectra, expand_paths
+    from trmseq.labels import read_labels
     from trmseq.presets import PRESETS
 
     if preset not in PRESETS:
@@ -202,7 +207,8 @@ def calibrate(
         total = sum(count_spectra(f) for f in files) + synthetic if not bar.disable else None
         task = bar.add_task("calibrating", total=total)
         result = calibrate_model(files, output, model, synthetic, preset, seed, device,
-                                 on_spectra=lambda n: bar.advance(task, n))  # fmt: skip
+                                 on_spectra=lambda n: bar.advance(task, n),
+                                 labels=read_labels(labels, max_q, max_expect) if labels else None)  # fmt: skip
     c = result.counter
     err.print(f"fitted on {result.n_real:,} annotated spectra (of {c.read:,} read) and "
               f"{result.n_synthetic:,} synthetic; {result.share_right:.1%} of their answers right; "

@@ -328,7 +328,8 @@ def test_calibrate_on_search_results(tmp_path: Path) -> None:
 
     from trmseq.cli import app
 
-    pairs = [RAW / "ms2ml" / "sample_tiny_hela", RAW / "elfragmentador" / "01625b_GA1-TUM_first_pool_1_01_01-2xIT_2xHCD-1h-R1"]
+    pairs = [RAW / "ms2ml" / "sample_tiny_hela",
+             RAW / "elfragmentador" / "01625b_GA1-TUM_first_pool_1_01_01-2xIT_2xHCD-1h-R1"]  # fmt: skip
     if not all(p.with_suffix(".mzML").is_file() for p in pairs):
         pytest.skip("real data not found")
     args = ["calibrate", *(str(p.with_suffix(".mzML")) for p in pairs)]

@@ -17,6 +17,7 @@ MaxQOption = Annotated[float, typer.Option("--max-q", min=0.0, max=1.0, help="Wi
 MaxExpectOption = Annotated[float, typer.Option("--max-expect", min=0.0, help=(
     "With --labels, for files without q-values (Comet pepXML): the highest expect value."))]
 
+DeviceOption = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")]
 NSupOption = Annotated[
     int | None, typer.Option(min=1, help="Recursion depth (default: the model's).")
 ]

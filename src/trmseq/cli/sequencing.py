@@ -11,6 +11,7 @@ import typer
 from trmseq import config as config_mod
 from trmseq.cli.app import app
 from trmseq.cli.options import (
+    DeviceOption,
     HaltingOption,
     LabelsOption,
     MaxExpectOption,
@@ -41,7 +42,7 @@ def predict(
         float | None,
         typer.Option(min=0.0, max=1.0, help="Keep only PSMs with a q-value at most this (e.g. 0.01)."),
     ] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
+    device: DeviceOption = "auto",
     threads: ThreadsOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -92,7 +93,7 @@ def evaluate(
     n_sup: NSupOption = None,
     halting: HaltingOption = None,
     batch_size: Annotated[int | None, typer.Option(min=1, help="Spectra per forward pass.")] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
+    device: DeviceOption = "auto",
     labels: LabelsOption = None,
     max_q: MaxQOption = 0.01,
     max_expect: MaxExpectOption = 0.01,
@@ -166,7 +167,7 @@ def show(
     ),
     model: ModelOption = None,
     tolerance: Annotated[float, typer.Option(min=0.0, help="Fragment tolerance in Da.")] = 0.02,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
+    device: DeviceOption = "auto",
 ) -> None:
     """Draw one spectrum with a peptide's b/y ions marked: the evidence behind a call."""
     from trmseq.show import draw, explain, find_spectrum

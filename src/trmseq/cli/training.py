@@ -10,6 +10,7 @@ import typer
 from trmseq import config as config_mod
 from trmseq.cli.app import app
 from trmseq.cli.options import (
+    DeviceOption,
     LabelsOption,
     MaxExpectOption,
     MaxQOption,
@@ -56,7 +57,7 @@ def train(
         int | None, typer.Option(min=0, help="Processes preparing batches ahead (helps a GPU).")
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed for initialisation and data.")] = 0,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
+    device: DeviceOption = "auto",
     labels: LabelsOption = None,
     max_q: MaxQOption = 0.01,
     max_expect: MaxExpectOption = 0.01,
@@ -131,7 +132,7 @@ def overfit(
         float, typer.Option(min=0.0, help="Stop waiting after this many minutes (no verdict).")
     ] = 15.0,
     seed: Annotated[int, typer.Option(help="Seed for the batch and initialisation.")] = 0,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
+    device: DeviceOption = "auto",
     threads: ThreadsOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -188,7 +189,7 @@ def calibrate(
     labels: LabelsOption = None,
     max_q: MaxQOption = 0.01,
     max_expect: MaxExpectOption = 0.01,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
+    device: DeviceOption = "auto",
     threads: ThreadsOption = None,
 ) -> None:
     """Fit the model's probabilities (and q-values) on annotated spectra; write a calibrated copy."""

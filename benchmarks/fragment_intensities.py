@@ -33,6 +33,7 @@ the same peptides at the same charges.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import platform
 import time
@@ -97,8 +98,8 @@ def flat_model(masses: np.ndarray) -> np.ndarray:
     return np.concatenate([np.full(n - 1, 0.5), np.ones(n - 1)])
 
 
-def realistic_model(item: dict, draws: int, seed: int, index: int, ppm: float) -> np.ndarray:
-    params = PRESETS["realistic"]
+def realistic_model(item: dict, draws: int, seed: int, index: int, ppm: float, params=None) -> np.ndarray:
+    params = params or PRESETS["realistic"]
     total = np.zeros(2 * (len(item["masses"]) - 1))
     for d in range(draws):
         rng = np.random.default_rng([seed, index, d])
@@ -107,14 +108,19 @@ def realistic_model(item: dict, draws: int, seed: int, index: int, ppm: float) -
     return total / draws
 
 
+# The realistic preset with its b/y intensities from the fitted model (an opt-in field so far).
+REALISTIC_FITTED = dataclasses.replace(PRESETS["realistic"], fitted_intensities=True, bond_sigma=0.7)
+
+
 def correlations(items: list[dict], ppm: float, draws: int, seed: int, model) -> dict[str, list]:
-    """Per spectrum: (source, r_flat, r_realistic, r_fitted); NaN where undefined."""
+    """Per spectrum: (source, r_flat, r_realistic, r_fitted, r_realistic_fitted); NaN where undefined."""
     rows = []
     for i, item in enumerate(items):
         observed = by_intensities(item["mz"], item["intensity"], item["masses"], ppm)
         preds = [flat_model(item["masses"]), realistic_model(item, draws, seed, i, ppm)]
         if model is not None:
             preds.append(model.predict(item["residues"], item["charge"]))
+            preds.append(realistic_model(item, draws, seed, i, ppm, REALISTIC_FITTED))
         rows.append((item["source"], *[pearson(observed, p) for p in preds]))
     return rows
 
@@ -251,7 +257,7 @@ def main() -> None:
         print(f"Wrote {args.model} ({len(model.weights)} weights, ridge {ridge:g}, {model.info})\n")
     elif args.model.exists():
         model = IntensityModel.from_json(args.model)
-    names = ["flat", "realistic"] + (["fitted"] if model is not None else [])
+    names = ["flat", "realistic"] + (["fitted", "realistic + fitted_intensities"] if model is not None else [])
 
     real = load_single(args.real, vocab)
     print(f"### {args.real.name}: single scans ({len(real)}), median Pearson per spectrum\n")

@@ -46,6 +46,9 @@ class SimulationParams:
     detection_sigma: float = 0.0  # log-normal spread of the detection limit between spectra
     charge_mass: float = 600.0  # fragments prefer charge z near z * this neutral mass (Da)
     charge_sharpness: float = 1.0  # how strongly (higher: less split between charges)
+    # b/y intensities from the model fitted to real spectra (trmseq.intensity) instead of
+    # cleavage_effects, y_fraction and b_mass_decay; bond_sigma then adds the scatter around it.
+    fitted_intensities: bool = False
 
     def __post_init__(self) -> None:
         for name in ("dropout", "isotope_error_rate", "immonium_rate", "y_fraction"):

@@ -20,6 +20,7 @@ import numpy as np
 
 from trmseq.constants import C13_DIFF, CO, H2O, NH3, PROTON
 from trmseq.errors import ConfigError
+from trmseq.intensity import load_default
 from trmseq.io.atomic import atomic_write
 from trmseq.io.mgf import write_mgf
 from trmseq.masses import fragment_mz, mz
@@ -51,6 +52,7 @@ def simulate_peaks(
     """
     n = len(residue_masses)
     bonds = _bond_intensities(residues, params, rng)
+    fitted = load_default().predict_by(residues, charge) if params.fitted_intensities else None
     mzs: list[np.ndarray] = []
     ints: list[np.ndarray] = []
     zs: list[np.ndarray] = []
@@ -60,16 +62,20 @@ def simulate_peaks(
     for ion in params.ion_types:
         nterm = ion[0] in "ab"
         base = bonds if nterm else bonds[::-1]
-        share = 1.0 - params.y_fraction if nterm else params.y_fraction
-        level = base * share * _ion_ratio(ion, params, n, rng)
         # Fragment neutral mass decides how its charge is spread: big fragments hold more.
         frag_mass = neutral_prefix if nterm else total - neutral_prefix[::-1]
-        if nterm and params.b_mass_decay > 0:
-            level = level * np.exp(-frag_mass / params.b_mass_decay)  # big b ions break further
-        if nterm and params.cleavage_effects:
-            level[:1] *= 0.05  # b1 (and a1, b1 losses) are rarely seen; b2 and a2 are strong
-            level[1:2] *= 3.0
         weights = _charge_weights(frag_mass, max_z, params.charge_mass, params.charge_sharpness)
+        if fitted is not None:  # the fitted level is the 1+ ion's (y already ordered y1..)
+            level = base * fitted[0 if nterm else 1] * _ion_ratio(ion, params, n, rng)
+            weights[0] = 1.0  # higher charges keep their share of the level, as below
+        else:
+            share = 1.0 - params.y_fraction if nterm else params.y_fraction
+            level = base * share * _ion_ratio(ion, params, n, rng)
+            if nterm and params.b_mass_decay > 0:
+                level = level * np.exp(-frag_mass / params.b_mass_decay)  # big b ions break further
+            if nterm and params.cleavage_effects:
+                level[:1] *= 0.05  # b1 (and a1, b1 losses) are rarely seen; b2 and a2 are strong
+                level[1:2] *= 3.0
         for z in range(1, max_z + 1):
             mzs.append(fragment_mz(residue_masses, ion, z))
             ints.append(level * weights[z - 1])
@@ -108,7 +114,7 @@ def _bond_intensities(
     bonds = np.ones(n - 1)
     if params.bond_sigma > 0:
         bonds *= rng.lognormal(0.0, params.bond_sigma, n - 1)
-    if params.cleavage_effects:
+    if params.cleavage_effects and not params.fitted_intensities:
         # Real HCD spectra: the first bond (b1 / y(n-1)) and to a lesser degree the second are
         # weak; the C-terminal bonds are not (y1 and y2 of tryptic peptides are strong).
         bonds[:2] *= (0.1, 0.5)[: n - 1]

@@ -133,3 +133,17 @@ def test_shipped_model_predicts_shares():
     # Real tryptic 2+ spectra put most of the b/y intensity into y ions (docs/synthetic.md);
     # not so HHHHWWWMMMCCK, whose b ions hold four histidines.
     assert min(y_totals) > 0.5
+
+
+def test_the_generator_can_draw_b_y_intensities_from_the_fitted_model() -> None:
+    from pyteomics_ref import fragment_ladder, residue_masses
+    from trmseq.presets import SimulationParams
+    from trmseq.synthetic import simulate_peaks
+
+    tokens = tuple("LAHYNKR")
+    params = SimulationParams(fitted_intensities=True)  # every b/y ion at 1+, no scatter or noise
+    mz, intensity = simulate_peaks("LAHYNKR", np.array(residue_masses(tokens)), 2, params, np.random.default_rng(0))
+    ions = np.r_[fragment_ladder(tokens, "b", 1), fragment_ladder(tokens, "y", 1)]  # pyteomics m/z
+    at = [intensity[np.argmin(np.abs(mz - m))] for m in ions]
+    expected = load_default().predict("LAHYNKR", 2)
+    assert np.allclose(np.asarray(at) / sum(at), expected, rtol=1e-6)

@@ -16,11 +16,11 @@ import numpy as np
 
 from trmseq import checkpoint
 from trmseq.batch import Example
-from trmseq.confidence import Calibrator, expected_calibration_error, fit
+from trmseq.confidence import FEATURES, Calibrator, expected_calibration_error, fit
 from trmseq.data import SyntheticStream
 from trmseq.decode import peptide_masses
 from trmseq.device import resolve_device
-from trmseq.errors import InputError
+from trmseq.errors import InputError, OutputError
 from trmseq.evaluate import score_peptides
 from trmseq.inference import Runner
 from trmseq.labels import Labels
@@ -64,8 +64,7 @@ def evidence_and_truth(runner: Runner, examples: Sequence[Example], batch_size: 
             right.append(exact)
         if on_spectra is not None:
             on_spectra(len(chunk))
-    n_features = len(rows[0]) if rows else 0
-    return np.array(rows).reshape(-1, n_features), np.array(right, dtype=bool)
+    return np.array(rows).reshape(-1, len(FEATURES)), np.array(right, dtype=bool)
 
 
 def synthetic_examples(tokenizer: Tokenizer, config, n: int, seed: int, preset: str) -> list[Example]:
@@ -98,11 +97,16 @@ def calibrate_model(
     TrmseqError
         For a missing or corrupt model, unreadable files, or too little to fit on.
     """
+    if not output.parent.is_dir():  # before the work, not after it
+        raise OutputError(f"{output}: cannot write here (no folder {output.parent})")
     path = resolve_model(model_path)
     model, tokenizer, config, payload = checkpoint.load_model(path)
     runner = Runner(model, tokenizer, config.decode, resolve_device(device))
     counter = SkipCounter()
     real = list(usable_spectra(files, config.data, counter, tokenizer.vocab, labels)) if files else []
+    if files and not real:
+        reasons = "; ".join(f"{n} {r}" for r, n in counter.counts.most_common(3)) or "none read"
+        raise InputError(f"{', '.join(map(str, files))}: no usable annotated spectra to calibrate on ({reasons})")
     synthetic = synthetic_examples(tokenizer, config, n_synthetic, seed, preset) if n_synthetic else []
     x, right = evidence_and_truth(runner, real + synthetic, config.decode.batch_size, on_spectra)
     if len(right) < 50 or right.all() or not right.any():

@@ -97,3 +97,13 @@ def test_max_q_needs_a_calibrated_model(tmp_path: Path, casanovo_sample: Path) -
 def test_calibrate_needs_something_to_fit_on(tmp_path: Path) -> None:
     result = runner.invoke(app, ["calibrate", "-o", str(tmp_path / "x.ckpt")])
     assert result.exit_code == 1 and "give annotated spectrum files" in result.output
+
+
+def test_calibrate_bad_input_is_one_line_before_the_work(tmp_path: Path, write_text) -> None:
+    unannotated = write_text("u.mgf", "BEGIN IONS\nPEPMASS=500\nCHARGE=2+\n100 1\nEND IONS\n")
+    result = runner.invoke(app, ["calibrate", str(unannotated), "-o", str(tmp_path / "x.ckpt")])
+    assert result.exit_code == 1
+    assert "no usable annotated spectra to calibrate on (1 no annotation (SEQ=))" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "x.ckpt").exists()
+    result = runner.invoke(app, ["calibrate", "--synthetic", "10", "-o", str(tmp_path / "no" / "x.ckpt")])
+    assert result.exit_code == 1 and "cannot write here (no folder" in result.output

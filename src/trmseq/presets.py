@@ -74,13 +74,13 @@ PRESETS: dict[str, SimulationParams] = {
     # size, a strong a2, noise crowding the low m/z range.
     "realistic": SimulationParams(
         ion_types=("b", "y", "a", "b-H2O", "b-NH3", "y-H2O", "y-NH3"),
-        max_fragment_charge=3, y_fraction=0.35, cleavage_effects=True, bond_sigma=1.1,
+        max_fragment_charge=3, y_fraction=0.35, cleavage_effects=True, bond_sigma=0.7,
         loss_ratio=0.1, a_ratio=0.1, isotopes=True, precursor_peak=0.5, immonium_rate=0.5,
         dropout=0.07, detection_limit=0.012, noise_peaks=100.0, noise_level=0.025, ppm=7.0,
         precursor_ppm=5.0, isotope_error_rate=0.05, intensity_sigma=0.4, b_mass_decay=250.0,
         a2_boost=20.0, isotope_ratio=0.6, precursor_loss=0.02, internal_peaks=8.0,
         internal_level=0.04, noise_sigma=1.2, noise_count_sigma=0.6, noise_mz_beta=(1.2, 3.0),
         noise_isotopes=True, detection_sigma=0.7, charge_mass=650.0, charge_sharpness=2.5,
-        precursor_sigma=1.2,
+        precursor_sigma=1.2, fitted_intensities=True,
     ),
 }  # fmt: skip

@@ -3,7 +3,7 @@
 The one inference path: ``predict``, ``evaluate`` and validation during training all call a
 :class:`Runner`. A batch of preprocessed spectra goes through the encoder once, then through
 the supervision steps (a spectrum leaves the batch once its halting logit is > 0), and each
-spectrum's log-probabilities are decoded into candidates (:func:`trmseq.decode.decode_spectrum`).
+batch's log-probabilities are decoded into candidates (:func:`trmseq.decode.decode_batch`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import torch
 from trmseq.batch import collate
 from trmseq.confidence import Calibrator, features
 from trmseq.config import DecodeConfig
-from trmseq.decode import Candidate, decode_spectrum, greedy_decode
+from trmseq.decode import Candidate, decode_batch, greedy_decode
 from trmseq.masses import precursor_error_ppm
 from trmseq.model.trm import TRM
 from trmseq.spectrum import Spectrum
@@ -144,20 +144,21 @@ class Runner:
         steps = out.steps.cpu().tolist()
         halting, changed = out.q.cpu().tolist(), out.changed.cpu().tolist()
         greedy = [greedy_decode(lp, self.tokenizer) for lp in out.per_step] if out.per_step else []
-        per_step = [lp.cpu().numpy() for lp in out.per_step] if decode_steps and out.per_step else []
-        log_probs = out.log_probs.cpu().numpy()
+        per_step = [self._decode(lp, spectra) for lp in out.per_step] if decode_steps else []
+        final = self._decode(out.log_probs, spectra) if not per_step else None
+        greedy_log_probs = out.log_probs.max(-1).values.cpu().numpy()
         answers = []
         for j, (spectrum, k) in enumerate(zip(spectra, steps, strict=True)):
-            decoded = [self._decode(lp[j], spectrum) for lp in per_step] if decode_steps else None
-            candidates = decoded[k - 1] if decoded else self._decode(log_probs[j], spectrum)
-            greedy_log_prob = float(log_probs[j].max(-1).sum())
+            decoded = [step[j] for step in per_step] if per_step else None
+            candidates = decoded[k - 1] if decoded else final[j]
+            greedy_log_prob = float(greedy_log_probs[j].sum())
             evidence = [self._evidence(c, spectrum, greedy_log_prob, halting[j], changed[j])
                         for c in candidates]  # fmt: skip
             answers.append(Answer(candidates, evidence, k, [g[j] for g in greedy] or None, decoded))
         return answers
 
-    def _decode(self, log_probs, spectrum: Spectrum) -> list[Candidate]:
-        return decode_spectrum(log_probs, spectrum, self.tokenizer, self.decode)
+    def _decode(self, log_probs: torch.Tensor, spectra: Sequence[Spectrum]) -> list[list[Candidate]]:
+        return decode_batch(log_probs, spectra, self.tokenizer, self.decode)
 
     def _evidence(self, c: Candidate, spectrum: Spectrum, greedy_log_prob: float, halting: float,
                   changed: bool) -> Evidence:  # fmt: skip

@@ -36,7 +36,7 @@ _HASH_MUL, _HASH_MOD = 1_000_003, 2**31 - 1
 # each of the ``beam`` best distinct states lies among the ``_PREFIX * beam`` best candidates
 # unless fewer than ``beam`` distinct states are among them, which is checked (then every
 # candidate of that spectrum is ranked).
-_PREFIX = 3
+_PREFIX = 2
 
 
 def search(
@@ -68,13 +68,12 @@ def search(
     lp = log_probs.to(real)
     b, n_slots, n_classes = lp.shape
     masses = tokenizer.masses.to(device, real)
-    is_nterm = ~tokenizer.is_residue.to(device)
-    is_nterm[BLANK] = False
-    cls = torch.arange(n_classes, device=device)
+    nterm = [c for c in range(1, n_classes) if not tokenizer.is_residue[c]]
+    nterm_classes = torch.tensor(nterm, dtype=torch.int64, device=device)
     shift = torch.tensor([k * C13_DIFF for k in isotopes], dtype=real, device=device)
     targets = torch.as_tensor(observed_mass, dtype=real, device=device)[:, None] - shift - H2O
     tol = tol_ppm * 1e-6 * (targets.max(1).values + H2O) + 1e-6  # ppm of the peptide mass
-    lo, hi = (targets.min(1).values - tol)[:, None, None], (targets.max(1).values + tol)[:, None, None]
+    lo, hi = targets.min(1).values - tol, targets.max(1).values + tol
     top_mass = float(masses.max())
     # the states of every spectrum at the current slot, one row each
     mass = torch.zeros((b, 1), dtype=real, device=device)
@@ -83,16 +82,21 @@ def search(
     peptide = torch.zeros((b, 1), dtype=torch.int64, device=device)
     history: list[tuple[torch.Tensor, torch.Tensor]] = []  # per slot: (parent, class)
     for t in range(n_slots):
-        emit = (cls != BLANK) & (cls != last[:, :, None])  # (b, width, classes)
-        new_mass = mass[:, :, None] + torch.where(emit, masses, 0.0)
-        ok = ~(emit & is_nterm & (mass[:, :, None] > 0))  # N-terminal tokens only first
-        ok &= (new_mass <= hi) & (new_mass + (n_slots - t - 1) * top_mass >= lo)
-        new_score = (score[:, :, None] + lp[:, t, None, :]).masked_fill(~ok, -torch.inf)
-        candidates = _Candidates(new_mass.reshape(b, -1), emit.reshape(b, -1), peptide, n_classes)
+        new_score = score[:, :, None] + lp[:, t, None, :]  # (b, width, classes)
+        if nterm:  # N-terminal tokens only first (repeating one is no new token)
+            again = (mass[:, :, None] > 0) & (last[:, :, None] != nterm_classes)
+            new_score[:, :, nterm] = new_score[:, :, nterm].masked_fill(again, -torch.inf)
+        candidates = _Candidates(mass, last, peptide, masses)
+        # drop what overshoots the precursor or can no longer reach it; checked only where it can bind
+        left = (n_slots - t - 1) * top_mass
+        if bool(((mass.max(1).values + top_mass > hi) | (mass.min(1).values + left < lo)).any()):
+            new_mass = candidates.mass().reshape(new_score.shape)
+            bound = (new_mass > hi[:, None, None]) | (new_mass + left < lo[:, None, None])
+            new_score.masked_fill_(bound, -torch.inf)
         keep, score = _select(new_score.reshape(b, -1), candidates, top_k, beam)
         live = max(1, int(torch.isfinite(score).sum(1).max()))  # kept paths come best first
         keep, score = keep[:, :live], score[:, :live]
-        mass, peptide = candidates.mass.gather(1, keep), candidates.peptide(keep)
+        mass, peptide = candidates.mass(keep), candidates.peptide(keep)
         parent, last = keep // n_classes, keep % n_classes
         history.append((parent, last))
     fit = torch.zeros(mass.shape, dtype=torch.bool, device=device)
@@ -132,33 +136,50 @@ def search(
 
 @dataclass
 class _Candidates:
-    """One slot's candidate paths (parent state x class, flattened per row), keyed on demand.
+    """One slot's candidate paths, every state x every class (flattened per row).
 
-    Their states and peptides are computed only for the candidates a selection looks at.
+    Their masses, states and peptides are computed only for the candidates a selection looks at.
     """
 
-    mass: torch.Tensor  # (batch, parents x classes)
-    emit: torch.Tensor  # (batch, parents x classes) bool: the class starts a new token
-    parent_peptide: torch.Tensor  # (batch, parents)
-    n_classes: int
+    parent_mass: torch.Tensor  # (batch, states)
+    parent_last: torch.Tensor  # (batch, states) their last class
+    parent_peptide: torch.Tensor  # (batch, states)
+    masses: torch.Tensor  # (classes,)
 
-    def state(self, index: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
+    def _parts(self, index: torch.Tensor | None, rows: torch.Tensor | None):
+        """Parent, class and whether it emits a token; ``index`` None: every candidate at once."""
+        pick = (lambda x: x) if rows is None else (lambda x: x[rows])
+        if index is None:  # by broadcasting parents over classes, then flattened
+            c = torch.arange(len(self.masses), device=self.masses.device)
+            emit = (c != BLANK) & (c != pick(self.parent_last)[:, :, None])
+            return (lambda x: pick(x)[:, :, None]), c, emit
+        parent, c = index // len(self.masses), index % len(self.masses)
+        emit = (c != BLANK) & (c != pick(self.parent_last).gather(1, parent))  # CTC: a new token
+        return (lambda x: pick(x).gather(1, parent)), c, emit
+
+    def mass(self, index: torch.Tensor | None = None, rows: torch.Tensor | None = None) -> torch.Tensor:
+        """Residue mass of the candidates at ``index`` (default every one) of ``rows`` (all)."""
+        parent, c, emit = self._parts(index, rows)
+        out = parent(self.parent_mass) + torch.where(emit, self.masses[c], 0.0)
+        return out.reshape(len(out), -1)
+
+    def state(self, index: torch.Tensor | None = None, rows: torch.Tensor | None = None) -> torch.Tensor:
         """The state (mass bin, last class) of the candidates at ``index`` as one integer."""
-        mass = self.mass if rows is None else self.mass[rows]
-        bins = torch.round(mass.gather(1, index) / _MASS_BIN_DA).long()
-        return bins * self.n_classes + index % self.n_classes
+        parent, c, emit = self._parts(index, rows)
+        mass = parent(self.parent_mass) + torch.where(emit, self.masses[c], 0.0)
+        state = torch.round(mass / _MASS_BIN_DA).long() * len(self.masses) + c
+        return state.reshape(len(state), -1)
 
-    def peptide(self, index: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
+    def peptide(self, index: torch.Tensor | None = None, rows: torch.Tensor | None = None) -> torch.Tensor:
         """A hash of the tokens the candidates at ``index`` have emitted."""
-        emit = (self.emit if rows is None else self.emit[rows]).gather(1, index)
-        parent = (self.parent_peptide if rows is None else self.parent_peptide[rows])
-        parent = parent.gather(1, index // self.n_classes)
-        return torch.where(emit, (parent * _HASH_MUL + index % self.n_classes) % _HASH_MOD, parent)
+        parent, c, emit = self._parts(index, rows)
+        before = parent(self.parent_peptide)
+        return torch.where(emit, (before * _HASH_MUL + c) % _HASH_MOD, before).reshape(len(before), -1)
 
-    def every(self, rows: torch.Tensor | None = None) -> torch.Tensor:
-        """Every candidate's index, for the rows given (all by default)."""
-        n = self.mass.shape[1]
-        return torch.arange(n, device=self.mass.device).expand(self.mass.shape[0] if rows is None else len(rows), n)
+    def every(self) -> torch.Tensor:
+        """Every candidate's index, per row."""
+        b, n = self.parent_mass.shape[0], self.parent_mass.shape[1] * len(self.masses)
+        return torch.arange(n, device=self.masses.device).expand(b, n)
 
 
 def _select(score: torch.Tensor, candidates: _Candidates, top_k: int,
@@ -173,13 +194,13 @@ def _select(score: torch.Tensor, candidates: _Candidates, top_k: int,
     if top_k > 1:
         return _best_peptides(score, candidates, top_k, beam)
     if n <= _PREFIX * beam:
-        return _best_states(score, candidates.state(candidates.every()), beam)[:2]
+        return _best_states(score, candidates.state(), beam)[:2]
     head = score.topk(_PREFIX * beam, dim=1)
     keep, kept, enough = _best_states(head.values, candidates.state(head.indices), beam, ranked=True)
     keep = head.indices.gather(1, keep)
     if not bool(enough.all()):  # too few distinct states among the best: rank them all
         rows = (~enough).nonzero().squeeze(1)
-        state = candidates.state(candidates.every(rows), rows)
+        state = candidates.state(rows=rows)
         keep[rows], kept[rows], _ = _best_states(score[rows], state, beam)
     return keep, kept
 
@@ -229,20 +250,18 @@ def _best_peptides(score: torch.Tensor, candidates: _Candidates, top_k: int,
     b, n = score.shape
     m = _PREFIX * beam * top_k
     if n <= m:
-        every = candidates.every()
-        return _peptides(score, candidates.peptide(every), candidates.state(every), top_k, beam)[:2]
+        return _peptides(score, candidates.peptide(), candidates.state(), top_k, beam)[:2]
     head = score.topk(m, dim=1)
     keep, kept, short, enough = _peptides(head.values, candidates.peptide(head.indices),
                                           candidates.state(head.indices), top_k, beam, ranked=True)  # fmt: skip
     keep = head.indices.gather(1, keep)
     in_head = torch.zeros_like(score, dtype=torch.bool).scatter_(1, head.indices, True)
     extra = torch.isfinite(score) & ~in_head
-    extra &= _member(candidates.state(candidates.every()), short)
+    extra &= _member(candidates.state(), short)
     if not bool(enough.all()):  # too few distinct states among the best: rank the row whole
         rows = (~enough).nonzero().squeeze(1)
-        every = candidates.every(rows)
-        keep[rows], kept[rows] = _peptides(score[rows], candidates.peptide(every, rows),
-                                           candidates.state(every, rows), top_k, beam)[:2]  # fmt: skip
+        keep[rows], kept[rows] = _peptides(score[rows], candidates.peptide(rows=rows),
+                                           candidates.state(rows=rows), top_k, beam)[:2]  # fmt: skip
         extra[rows] = False
     if bool(extra.any()):  # the best candidates, then the others of short states, best first
         more = _compact(extra, score).sort(1, descending=True)
@@ -262,10 +281,16 @@ def _compact(mask: torch.Tensor, value: torch.Tensor, fill: float = -torch.inf) 
     return out.scatter_(1, at, value)[:, :width]
 
 
-def _member(state: torch.Tensor, short: torch.Tensor) -> torch.Tensor:
-    """Per row, whether each state is one of ``short``'s (sorted; -1 fills unused places)."""
-    at = torch.searchsorted(short, state).clamp(max=short.shape[1] - 1)
-    return short.gather(1, at) == state
+def _member(state: torch.Tensor, short: torch.Tensor, size: int = 16384) -> torch.Tensor:
+    """Per row, whether each state may be one of ``short``'s (-1 fills unused places).
+
+    A hash table per row: never misses a member, and says yes to about ``len(short) / size`` of
+    the others, which only adds candidates that cannot change the selection (their scores are
+    below every state of the beam).
+    """
+    table = torch.zeros((len(state), size + 1), dtype=torch.bool, device=state.device)
+    table.scatter_(1, torch.where(short >= 0, short % size, size), True)  # -1: the spare column
+    return table.gather(1, state % size)
 
 
 def _peptides(score: torch.Tensor, peptide: torch.Tensor, state: torch.Tensor, top_k: int, beam: int,

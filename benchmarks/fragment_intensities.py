@@ -17,7 +17,8 @@ ions, and the table reports the median per-spectrum Pearson correlation by SOURC
 - ``realistic``: the ``realistic`` preset's ``simulate_peaks`` run ``--draws`` times on the
   spectrum's own peptide and charge; each draw's peak list is read by the same rule as a real
   spectrum (most intense peak within the tolerance of each b/y 1+ ion, 0 if absent) and the
-  draws are averaged;
+  draws are averaged; also the preset as it was until 2026-12-01 (b/y levels from cleavage
+  rules, ``bond_sigma`` 1.1);
 - ``fitted``: :mod:`trmseq.intensity`'s log-linear model (``--model``; the shipped JSON by
   default). ``--fit`` first fits it on the scans of ``--train`` of ``--train-kinds`` (single
   and best-of-library by default; ridge chosen by peptide-grouped 5-fold cross-validation on
@@ -108,19 +109,20 @@ def realistic_model(item: dict, draws: int, seed: int, index: int, ppm: float, p
     return total / draws
 
 
-# The realistic preset with its b/y intensities from the fitted model (an opt-in field so far).
-REALISTIC_FITTED = dataclasses.replace(PRESETS["realistic"], fitted_intensities=True, bond_sigma=0.7)
+# The realistic preset as it was until 2026-12-01: b/y levels from cleavage rules, not the fitted
+# model (docs/synthetic.md quotes both).
+REALISTIC_RULES = dataclasses.replace(PRESETS["realistic"], fitted_intensities=False, bond_sigma=1.1)
 
 
 def correlations(items: list[dict], ppm: float, draws: int, seed: int, model) -> dict[str, list]:
-    """Per spectrum: (source, r_flat, r_realistic, r_fitted, r_realistic_fitted); NaN where undefined."""
+    """Per spectrum: (source, r_flat, r_realistic_until_2026_12_01, r_fitted, r_realistic); NaN where undefined."""
     rows = []
     for i, item in enumerate(items):
         observed = by_intensities(item["mz"], item["intensity"], item["masses"], ppm)
-        preds = [flat_model(item["masses"]), realistic_model(item, draws, seed, i, ppm)]
+        preds = [flat_model(item["masses"]), realistic_model(item, draws, seed, i, ppm, REALISTIC_RULES)]
         if model is not None:
             preds.append(model.predict(item["residues"], item["charge"]))
-            preds.append(realistic_model(item, draws, seed, i, ppm, REALISTIC_FITTED))
+            preds.append(realistic_model(item, draws, seed, i, ppm))
         rows.append((item["source"], *[pearson(observed, p) for p in preds]))
     return rows
 
@@ -257,7 +259,7 @@ def main() -> None:
         print(f"Wrote {args.model} ({len(model.weights)} weights, ridge {ridge:g}, {model.info})\n")
     elif args.model.exists():
         model = IntensityModel.from_json(args.model)
-    names = ["flat", "realistic"] + (["fitted", "realistic + fitted_intensities"] if model is not None else [])
+    names = ["flat", "realistic until 2026-12-01"] + (["fitted", "realistic"] if model is not None else [])
 
     real = load_single(args.real, vocab)
     print(f"### {args.real.name}: single scans ({len(real)}), median Pearson per spectrum\n")

@@ -93,8 +93,26 @@ class Predictor:
         Skipped spectra (and spectra for which no peptide could be decoded) come as PSMs with
         ``peptide=None``; ``counter`` counts them by reason.
         """
+        for _, psms in self.batches(paths, counter, on_spectra):
+            yield from psms
+
+    def batches(
+        self,
+        paths: Sequence[str | Path],
+        counter: SkipCounter,
+        on_spectra: Callable[[int], object] | None = None,
+        shard: tuple[int, int] = (0, 1),
+    ) -> Iterator[tuple[int, list[PSM]]]:
+        """Yield (batch number, its PSMs) for the batches of shard ``(rank, world size)``.
+
+        Every process forms the same batches (``batch_size`` sequenceable spectra each, with the
+        skipped ones between them) and sequences those whose number is ``rank`` modulo the world
+        size, so that the shards together give exactly what one process gives.
+        """
+        rank, world = shard
         vocab = self.runner.tokenizer.vocab
         pending: list[tuple[Spectrum, Spectrum | str]] = []
+        number = 0
         for spectrum in _spectra(paths):
             counter.read += 1
             processed = preprocess(spectrum, self.config.data)
@@ -103,25 +121,30 @@ class Predictor:
                                                self.config.decode) or processed  # fmt: skip
             pending.append((spectrum, processed))
             if sum(not isinstance(p, str) for _, p in pending) >= self.config.decode.batch_size:
-                yield from self._flush(pending, counter, on_spectra)
-                pending = []
-        if pending:
-            yield from self._flush(pending, counter, on_spectra)
+                if number % world == rank:
+                    yield number, self._flush(pending, counter)
+                if on_spectra is not None:
+                    on_spectra(len(pending))
+                pending, number = [], number + 1
+        if pending and number % world == rank:
+            yield number, self._flush(pending, counter)
+        if pending and on_spectra is not None:
+            on_spectra(len(pending))
 
-    def _flush(self, pending, counter: SkipCounter, on_spectra) -> Iterator[PSM]:
+    def _flush(self, pending, counter: SkipCounter) -> list[PSM]:
         usable = [p for _, p in pending if not isinstance(p, str)]
         answers = iter(self.runner.answer(usable) if usable else [])
+        out: list[PSM] = []
         for spectrum, processed in pending:
             if isinstance(processed, str):
                 counter.skip(spectrum, processed)
-                yield PSM.skipped(_without_peaks(spectrum), processed)
+                out.append(PSM.skipped(_without_peaks(spectrum), processed))
                 continue
             psms = _psms(spectrum, next(answers), self.runner.tokenizer)
             if psms[0].peptide is None:
                 counter.skip(spectrum, "no peptide decoded")
-            yield from psms
-        if on_spectra is not None:
-            on_spectra(len(pending))
+            out += psms
+        return out
 
 
 def _spectra(paths: Iterable[str | Path]) -> Iterator[Spectrum]:
@@ -163,7 +186,7 @@ def predict_files(
         For a bad output suffix, a missing or corrupt model, or unreadable input.
     """
     from trmseq import checkpoint
-    from trmseq.device import resolve_device
+    from trmseq.device import join_torchrun, process_device, resolve_device
     from trmseq.errors import ConfigError
     from trmseq.io.atomic import atomic_write
     from trmseq.io.mztab import write_mztab, write_tsv
@@ -182,8 +205,13 @@ def predict_files(
     changes = {k: v for k, v in (decode_changes or {}).items() if v is not None}
     decode = dataclasses.replace(decode, **changes)
     config = dataclasses.replace(config, decode=decode)
-    predictor = Predictor(Runner(model, tokenizer, decode, resolve_device(device), calibrator), config)
+    rank, world = join_torchrun("gloo")  # the spectra go to the processes by batch; rank 0 writes
+    runner = Runner(model, tokenizer, decode, process_device(resolve_device(device), rank, world), calibrator)
+    predictor = Predictor(runner, config)
     counter = SkipCounter()
+    if rank > 0:
+        _gather(list(predictor.batches(files, counter, None, (rank, world))), counter)
+        return Summary(counter, 0, 0, None)
     settings = [("model", str(path)), ("precursor_tol_ppm", f"{decode.precursor_tol_ppm:g}"),
                 ("isotopes", ",".join(map(str, decode.isotopes))), ("n_sup", str(predictor.runner.n_sup)),
                 ("halting", str(decode.halting).lower()), ("beam", str(decode.beam)),
@@ -203,7 +231,11 @@ def predict_files(
     n_above_q = 0
     with atomic_write(output) as handle:  # opened first: a bad output path fails before the work
         # Held until every spectrum is done: a q-value depends on the probabilities of all PSMs.
-        psms = with_q_values(list(track(predictor.run(files, counter, on_spectra))))
+        if world == 1:
+            psms = list(predictor.run(files, counter, on_spectra))
+        else:
+            psms = _gather(list(predictor.batches(files, counter, on_spectra, (0, world))), counter)
+        psms = with_q_values(list(track(psms)))
         if max_q is not None:
             kept = [p for p in psms if p.peptide is None or (p.q_value is not None and p.q_value <= max_q)]
             n_above_q, psms = len(psms) - len(kept), kept
@@ -222,3 +254,22 @@ def predict_files(
             s = psm.spectrum
             handle.write(f"{s.file}\tms_run[{run_of[s.file]}]:{s.ref}\t{s.title or ''}\t{psm.skip_reason}\n")
     return Summary(counter, n_rows, n_fit, log, n_above_q)
+
+
+def _gather(batches: list[tuple[int, list[PSM]]], counter: SkipCounter) -> list[PSM]:
+    """Under torchrun: rank 0 gets every process's batches, in input order, and their skip counts."""
+    import torch.distributed as dist
+
+    mine = (batches, counter.counts, counter.examples)
+    everyone = [None] * dist.get_world_size() if dist.get_rank() == 0 else None
+    dist.gather_object(mine, everyone, dst=0)
+    dist.destroy_process_group()
+    if everyone is None:
+        return []
+    for _, counts, examples in everyone[1:]:
+        counter.counts.update(counts)
+        for reason, shown in examples.items():
+            kept = counter.examples.setdefault(reason, [])
+            kept += shown[: counter.max_examples - len(kept)]
+    ordered = sorted((b for part in everyone for b in part[0]), key=lambda b: b[0])
+    return [psm for _, psms in ordered for psm in psms]

@@ -5,6 +5,7 @@ Kept apart from :mod:`trmseq.cli` so that the commands read as options -> librar
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import Callable
 from functools import wraps
@@ -72,6 +73,11 @@ def handle_errors(func: F) -> F:
             raise typer.Exit(code=130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def secondary_process() -> bool:
+    """Whether this is a torchrun process other than rank 0 (which alone reports)."""
+    return int(os.environ.get("RANK", "0")) > 0
 
 
 def progress(quiet: bool = False) -> Progress:

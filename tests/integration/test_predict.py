@@ -257,3 +257,37 @@ def test_the_bundled_model_is_used_without_model_and_sequences_real_spectra(
     assert metrics["n_spectra"] == 128
     # An untrained model scores about 0.01 here; the shipped one must have learnt something.
     assert metrics["aa_precision"] > 0.3 and metrics["peptide_recall"] > 0.1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("suffix", [".mztab", ".tsv"])
+def test_torchrun_on_two_cpu_processes_writes_what_one_process_writes(tmp_path: Path, suffix: str) -> None:
+    # Two files, spectra that are skipped between sequenced ones, batches of 8: both processes
+    # get batches, and the skipped list and the q-values (over every PSM) must come out the same.
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    files = [Path(__file__).resolve().parents[2] / "examples" / "mouse_casanovo_128.mgf",
+             tmp_path / "small.mgf"]  # fmt: skip
+    text = files[0].read_text().split("END IONS")
+    files[1].write_text("END IONS".join(text[:20]).replace("CHARGE=2+", "CHARGE=9+", 3) + "END IONS\n")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    args = ["-m", "trmseq", "predict", *map(str, files), "--batch-size", "8", "--device", "cpu"]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+                          f"--master_port={port}", *args, "-o", str(tmp_path / f"two{suffix}")],
+                         capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
+    assert two.returncode == 0, two.stderr[-2000:]
+    assert two.stderr.count("wrote ") == 1  # rank 0 alone reports
+    one = subprocess.run([sys.executable, *args, "-o", str(tmp_path / f"one{suffix}")],
+                         capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
+    assert one.returncode == 0, one.stderr[-2000:]
+    assert "skipped 3" in one.stderr
+    for name in (suffix, f"{suffix}.skipped.tsv"):
+        assert (tmp_path / f"two{name}").read_bytes() == (tmp_path / f"one{name}").read_bytes(), name
+    counts = [re.search(r"read .* skipped \d+", p.stderr).group() for p in (one, two)]  # timing aside
+    assert counts[0] == counts[1]

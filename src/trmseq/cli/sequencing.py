@@ -20,7 +20,7 @@ from trmseq.cli.options import (
     NSupOption,
 )
 from trmseq.errors import ConfigError
-from trmseq.terminal import ConfigOption, ThreadsOption, err, handle_errors, progress, use_threads
+from trmseq.terminal import ConfigOption, ThreadsOption, err, handle_errors, progress, secondary_process, use_threads
 
 
 @app.command()
@@ -54,7 +54,7 @@ def predict(
     cfg_override = config_mod.load(config) if config else None
     files = expand_paths(spectra)
     start = time.perf_counter()
-    with progress() as bar:
+    with progress(quiet=secondary_process()) as bar:
         total = sum(count_spectra(f) for f in files) if not bar.disable else None
         task = bar.add_task("sequencing", total=total)
         summary = predict_files(
@@ -64,6 +64,8 @@ def predict(
             on_spectra=lambda n: bar.advance(task, n), max_q=max_q,
         )  # fmt: skip
     elapsed = time.perf_counter() - start
+    if secondary_process():  # under torchrun, rank 0 reports and writes
+        return
     c = summary.counter
     err.print(f"read {c.read:,} spectra from {len(files)} file(s); sequenced {c.n_used:,} "
               f"({summary.n_fit:,} fit the precursor), skipped {c.n_skipped:,}; "

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -26,7 +25,7 @@ from trmseq.batch import Example, SpectrumBatch
 from trmseq.config import Config, DecodeConfig, TrainConfig
 from trmseq.data import AnnotatedSet, SyntheticStream
 from trmseq.decode import peptide_masses
-from trmseq.device import resolve_device
+from trmseq.device import join_torchrun, process_device, resolve_device
 from trmseq.errors import CheckpointError, ConfigError
 from trmseq.evaluate import score_peptides
 from trmseq.inference import validation_runner
@@ -64,16 +63,6 @@ def synthetic_stream(config: Config, tokenizer: Tokenizer, seed: int, domain: in
                              t.mod_rate, t.nterm_rate)  # fmt: skip
     charges = tuple(range(config.data.min_charge, config.data.max_charge + 1))
     return SyntheticStream(sampler, config.data, seed, domain=domain, charges=charges)
-
-
-def _distributed() -> tuple[int, int]:
-    """Join the torchrun process group if there is one; return (rank, world size)."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return 0, 1
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    return dist.get_rank(), world
 
 
 class Trainer:
@@ -114,10 +103,8 @@ class Trainer:
         labels: Labels | None = None,
     ) -> None:
         self.output_dir = Path(output_dir)
-        self.rank, self.world = _distributed()
-        self.device = resolve_device(device)
-        if self.device.type == "cuda" and self.world > 1:
-            self.device = torch.device("cuda", self.rank % torch.cuda.device_count())
+        self.rank, self.world = join_torchrun()
+        self.device = process_device(resolve_device(device), self.rank, self.world)
         self.progress = Progress()
         state: dict[str, Any] | None = None
         if resume:

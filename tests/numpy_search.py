@@ -62,7 +62,7 @@ def mass_constrained(
         emit = (cls[None, :] != BLANK) & ~repeat
         new_mass = mass[:, None] + np.where(emit, masses[None, :], 0.0)
         new_score = score[:, None] + log_probs[t][None, :]
-        ok = ~(emit & is_nterm[None, :] & (mass[:, None] > 0))  # N-terminal tokens only first
+        ok = ~(emit & is_nterm[None, :] & (mass[:, None] != 0))  # N-terminal tokens only first (fixed: was > 0)
         left = n_slots - t - 1
         ok &= (new_mass <= hi) & (new_mass + left * top_mass >= lo)
         parent, c = np.nonzero(ok)

@@ -84,7 +84,7 @@ def search(
     for t in range(n_slots):
         new_score = score[:, :, None] + lp[:, t, None, :]  # (b, width, classes)
         if nterm:  # N-terminal tokens only first (repeating one is no new token)
-            again = (mass[:, :, None] > 0) & (last[:, :, None] != nterm_classes)
+            again = (mass[:, :, None] != 0) & (last[:, :, None] != nterm_classes)  # -17.027 weighs < 0
             new_score[:, :, nterm] = new_score[:, :, nterm].masked_fill(again, -torch.inf)
         candidates = _Candidates(mass, last, peptide, masses)
         # drop what overshoots the precursor or can no longer reach it; checked only where it can bind

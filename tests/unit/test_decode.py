@@ -185,6 +185,22 @@ def test_acetyl_only_at_the_n_terminus() -> None:
     assert found[0].log_prob == pytest.approx(-2.0)
 
 
+def test_one_n_terminal_token_even_after_one_that_weighs_less_than_nothing() -> None:
+    # -17.027 (loss of NH3) has a negative mass: after it the partial mass is below zero, which
+    # once let a second N-terminal token through. Here the most probable path is -17.027, then
+    # acetyl, then G A; the search used to return exactly that, which predict then dropped as
+    # invalid ("no peptide decoded"). The default vocabulary has both tokens.
+    vocab = Vocabulary()
+    tokenizer = Tokenizer(vocab)
+    loss, acetyl, g, a = tokenizer.encode(("-17.027", "+42.011", "G", "A"))
+    log_probs = np.full((4, tokenizer.n_classes), -30.0)
+    log_probs[[0, 1, 2, 3], [loss, acetyl, g, a]] = 0.0
+    observed = ref.AA["G"] + ref.AA["A"] + ref.H2O + 42.010565 - 17.026549
+    found = mass_constrained(log_probs, tokenizer, observed, 50.0, (0,), beam=DEFAULT_BEAM, top_k=5)
+    for c in found:
+        assert not any(vocab[t].is_nterm for t in c.peptide[1:]), c.peptide
+
+
 def test_tolerance_is_ppm_of_the_peptide_mass_as_in_fits_precursor() -> None:
     g = TOKENIZER.encode(("G",))[0]
     log_probs = np.full((3, TOKENIZER.n_classes), -30.0)

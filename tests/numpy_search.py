@@ -28,20 +28,7 @@ def mass_constrained(
     beam: int = 256,
     top_k: int = 1,
 ) -> list[Candidate]:
-    """The ``top_k`` most probable peptides that fit the precursor, each by its best CTC path.
-
-    Parameters
-    ----------
-    log_probs : numpy.ndarray of shape (n_slots, n_classes)
-        Log-probabilities of one spectrum.
-    observed_mass
-        Neutral precursor mass (from m/z and charge).
-
-    Returns
-    -------
-    list of Candidate
-        Best first, distinct peptides; empty when no path within the beam fits.
-    """
+    """The former ``trmseq.decode.mass_constrained``: same arguments, same result."""
     n_slots, n_classes = log_probs.shape
     masses = tokenizer.masses.numpy()
     is_nterm = ~tokenizer.is_residue.numpy()

@@ -49,6 +49,9 @@ class SimulationParams:
     # b/y intensities from the model fitted to real spectra (trmseq.intensity) instead of
     # cleavage_effects, y_fraction and b_mass_decay; bond_sigma then adds the scatter around it.
     fitted_intensities: bool = False
+    # Background peaks copied from real spectra (trmseq.background) instead of the noise-peak
+    # formula (noise_peaks, noise_level, noise_count_sigma, noise_mz_beta, noise_isotopes).
+    real_background: bool = False
 
     def __post_init__(self) -> None:
         for name in ("dropout", "isotope_error_rate", "immonium_rate", "y_fraction"):
@@ -81,6 +84,6 @@ PRESETS: dict[str, SimulationParams] = {
         a2_boost=20.0, isotope_ratio=0.6, precursor_loss=0.02, internal_peaks=8.0,
         internal_level=0.04, noise_sigma=1.2, noise_count_sigma=0.6, noise_mz_beta=(1.2, 3.0),
         noise_isotopes=True, detection_sigma=0.7, charge_mass=650.0, charge_sharpness=2.5,
-        precursor_sigma=1.2, fitted_intensities=True,
+        precursor_sigma=1.2, fitted_intensities=True, real_background=True,
     ),
 }  # fmt: skip

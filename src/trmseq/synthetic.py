@@ -3,7 +3,8 @@
 The model covers what real HCD spectra show (DESIGN.md section 1): b, y and a ions at every
 fragment charge below the precursor's, H2O and NH3 losses, 13C isotope peaks, the precursor
 with its losses, immonium and internal fragment ions, noise peaks (crowding the low m/z range,
-with isotope partners of their own), missing fragments, ppm mass error and uneven intensities
+with isotope partners of their own; in ``realistic``, the unexplained peaks of a real spectrum
+instead: :mod:`trmseq.background`), missing fragments, ppm mass error and uneven intensities
 (strong cleavage N-terminal to proline and C-terminal to D/E, weak cleavage at the first two
 bonds, rare b1, strong b2 and a2, b ions fading with size). Presets go from an idealised ladder
 to ``realistic``, whose statistics were matched to real spectra (docs/synthetic.md).
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from trmseq.background import load_default as load_background
 from trmseq.constants import C13_DIFF, CO, H2O, NH3, PROTON
 from trmseq.errors import ConfigError
 from trmseq.intensity import load_default
@@ -101,6 +103,11 @@ def simulate_peaks(
             limit = min(0.5, limit * rng.lognormal(0.0, params.detection_sigma))
         keep &= int_arr >= limit * int_arr[keep].max()
     mz_arr, int_arr = mz_arr[keep], int_arr[keep]
+    if params.real_background and len(int_arr):
+        # Real peaks already carry real m/z errors, height scatter and a detection limit.
+        bank_mz, bank_int = load_background().draw(total + H2O, charge, rng)
+        mz_arr = np.concatenate([mz_arr, bank_mz])
+        int_arr = np.concatenate([int_arr, bank_int * int_arr.max()])
     order = np.argsort(mz_arr)
     int_arr = int_arr[order]
     return mz_arr[order], (1e4 * int_arr / int_arr.max()) if len(int_arr) else int_arr
@@ -213,7 +220,7 @@ def _noise_peaks(
     mzs: list[np.ndarray] = []
     ints: list[np.ndarray] = []
     n_noise = 0
-    if params.noise_peaks > 0:
+    if params.noise_peaks > 0 and not params.real_background:
         mean = params.noise_peaks
         if params.noise_count_sigma > 0:
             mean *= rng.lognormal(0.0, params.noise_count_sigma)

@@ -185,6 +185,7 @@ class DecodeConfig:
     mass_control: bool = _opt(True, "search for the best peptide that fits the precursor when greedy does not")
     beam: int = _opt(256, "states kept per slot by the mass-constrained search")
     top_k: int = _opt(1, "candidates reported per spectrum")
+    rerank: int = _opt(5, "search candidates re-ranked by the calibrated probability; 1: the search's order")
     n_sup: int = _opt(0, "supervision steps at inference instead of model.n_sup; 0: model.n_sup")
     halting: bool = _opt(True, "stop refining a spectrum once the halting head says it is right")
     batch_size: int = _opt(128, "spectra per forward pass")
@@ -193,8 +194,8 @@ class DecodeConfig:
         _check(self.precursor_tol_ppm > 0, "decode.precursor_tol_ppm > 0")
         _check(len(self.isotopes) >= 1 and all(-2 <= k <= 5 for k in self.isotopes),
                "decode.isotopes: one or more offsets within -2..5")  # fmt: skip
-        _check(self.beam >= 1 and self.top_k >= 1 and self.batch_size >= 1,
-               "decode.beam, decode.top_k and decode.batch_size >= 1")  # fmt: skip
+        _check(self.beam >= 1 and self.top_k >= 1 and self.rerank >= 1 and self.batch_size >= 1,
+               "decode.beam, decode.top_k, decode.rerank and decode.batch_size >= 1")  # fmt: skip
         _check(self.n_sup >= 0, "decode.n_sup >= 0")
 
 

@@ -116,13 +116,17 @@ def mass_constrained(
 
 
 def decode_batch(
-    log_probs: torch.Tensor, spectra: Sequence[Spectrum], tokenizer: Tokenizer, decode: DecodeConfig
+    log_probs: torch.Tensor, spectra: Sequence[Spectrum], tokenizer: Tokenizer, decode: DecodeConfig,
+    pool: int = 0,
 ) -> list[list[Candidate]]:
     """Each spectrum's greedy answer if it fits the precursor, else the search's best ones.
 
     The spectra that need the search go through it together, on the device of ``log_probs``
     (batch, n_slots, n_classes). A spectrum falls back to its greedy answer, flagged as not
-    fitting, when no path fits.
+    fitting, when no path fits. The search returns ``max(pool, decode.top_k)`` candidates (more
+    than ``top_k`` for a re-ranking to choose from: the extra ones from the best fitting final
+    states, at no extra cost); a greedy answer that fits is searched further only for
+    ``top_k`` > 1.
     """
     vocab = tokenizer.vocab
     observed = [float(neutral_mass(s.precursor_mz, s.charge)) for s in spectra]
@@ -145,7 +149,7 @@ def decode_batch(
     if not need:
         return answers
     found = search(log_probs[need], [observed[j] for j in need], tokenizer, decode.precursor_tol_ppm,
-                   decode.isotopes, decode.beam, decode.top_k)  # fmt: skip
+                   decode.isotopes, decode.beam, max(pool, decode.top_k), decode.top_k)  # fmt: skip
     for j, paths_j in zip(need, found, strict=True):
         candidates = [path_candidate(path, probs[j], tokenizer, score, True) for path, score in paths_j]
         candidates = [c for c in candidates if _valid(c.peptide, vocab)]

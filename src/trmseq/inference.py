@@ -4,6 +4,9 @@ The one inference path: ``predict``, ``evaluate`` and validation during training
 :class:`Runner`. A batch of preprocessed spectra goes through the encoder once, then through
 the supervision steps (a spectrum leaves the batch once its halting logit is > 0), and each
 batch's log-probabilities are decoded into candidates (:func:`trmseq.decode.decode_batch`).
+With a calibration, the search's first ``decode.rerank`` candidates (for spectra whose greedy
+answer misses the precursor) are then ordered by their calibrated probability of being right, which weighs the model's likelihood against how well
+each candidate explains the spectrum (matched b/y intensity, bond coverage, ladder length).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class Inference:
     changed: torch.Tensor  # (batch,) bool: that step changed the draft it started from
     per_step: list[torch.Tensor] | None = None  # n_sup x (batch, n_slots, n_classes)
     per_step_q: list[torch.Tensor] | None = None  # n_sup x (batch,)
+    per_step_changed: list[torch.Tensor] | None = None  # n_sup x (batch,)
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,10 @@ class Runner:
     decode
         Decoding settings; ``decode.n_sup == 0`` means the model's own depth. This is the one
         place where the inference depth is resolved.
+    calibrator
+        Turns each candidate's evidence into a probability; with one and ``decode.rerank`` > 1,
+        the search's first ``max(decode.top_k, decode.rerank)`` candidates are re-ranked by it
+        (for a spectrum whose greedy answer fits the precursor, with ``top_k`` 1: that answer).
     """
 
     def __init__(self, model: TRM, tokenizer: Tokenizer, decode: DecodeConfig,
@@ -81,6 +89,7 @@ class Runner:
         self.device = torch.device(device)
         self.n_sup = decode.n_sup or model.config.n_sup
         self.calibrator = calibrator
+        self._pool = decode.rerank if calibrator is not None and decode.rerank > 1 else 1
 
     @torch.no_grad()
     def infer(self, batch, keep_steps: bool = False) -> Inference:
@@ -130,35 +139,49 @@ class Runner:
                 steps[per_step_q[k - 1] > 0] = k
         at = (steps - 1, torch.arange(b, device=device))
         return Inference(torch.stack(per_step)[at], torch.stack(per_step_q)[at], steps,
-                         torch.stack(per_step_changed)[at], per_step, per_step_q)  # fmt: skip
+                         torch.stack(per_step_changed)[at], per_step, per_step_q, per_step_changed)  # fmt: skip
 
     def answer(self, spectra: Sequence[Spectrum], by_step: bool = False,
                decode_steps: bool = False) -> list[Answer]:  # fmt: skip
         """Sequence preprocessed spectra (one batch).
 
         ``by_step`` adds the greedy peptide after every step; ``decode_steps`` also decodes
-        every step's outputs (slower: one precursor-constrained search per step).
+        (and ranks) every step's outputs (slower: one precursor-constrained search per step).
         """
         batch = collate([(s, None) for s in spectra]).to(self.device)
         out = self.infer(batch, keep_steps=by_step or decode_steps)
         steps = out.steps.cpu().tolist()
-        halting, changed = out.q.cpu().tolist(), out.changed.cpu().tolist()
         greedy = [greedy_decode(lp, self.tokenizer) for lp in out.per_step] if out.per_step else []
-        per_step = [self._decode(lp, spectra) for lp in out.per_step] if decode_steps else []
-        final = self._decode(out.log_probs, spectra) if not per_step else None
-        greedy_log_probs = out.log_probs.max(-1).values.cpu().numpy()
+        if decode_steps:
+            assert out.per_step is not None and out.per_step_q is not None and out.per_step_changed is not None
+            outputs = list(zip(out.per_step, out.per_step_q, out.per_step_changed, strict=True))
+        else:
+            outputs = [(out.log_probs, out.q, out.changed)]
+        ranked = [self._ranked(lp, q, changed, spectra) for lp, q, changed in outputs]
         answers = []
-        for j, (spectrum, k) in enumerate(zip(spectra, steps, strict=True)):
-            decoded = [step[j] for step in per_step] if per_step else None
-            candidates = decoded[k - 1] if decoded else final[j]
-            greedy_log_prob = float(greedy_log_probs[j].sum())
-            evidence = [self._evidence(c, spectrum, greedy_log_prob, halting[j], changed[j])
-                        for c in candidates]  # fmt: skip
+        for j, k in enumerate(steps):
+            candidates, evidence = ranked[k - 1][j] if decode_steps else ranked[0][j]
+            decoded = [r[j][0] for r in ranked] if decode_steps else None
             answers.append(Answer(candidates, evidence, k, [g[j] for g in greedy] or None, decoded))
         return answers
 
-    def _decode(self, log_probs: torch.Tensor, spectra: Sequence[Spectrum]) -> list[list[Candidate]]:
-        return decode_batch(log_probs, spectra, self.tokenizer, self.decode)
+    def _ranked(self, log_probs: torch.Tensor, q: torch.Tensor, changed: torch.Tensor,
+                spectra: Sequence[Spectrum]) -> list[tuple[list[Candidate], list[Evidence]]]:  # fmt: skip
+        """Per spectrum: its ``top_k`` candidates, best first, and their evidence."""
+        decoded = decode_batch(log_probs, spectra, self.tokenizer, self.decode, self._pool)
+        greedy_log_probs = log_probs.max(-1).values.cpu().numpy()
+        halting, moved = q.cpu().tolist(), changed.cpu().tolist()
+        out = []
+        for j, (spectrum, candidates) in enumerate(zip(spectra, decoded, strict=True)):
+            greedy_log_prob = float(greedy_log_probs[j].sum())
+            evidence = [self._evidence(c, spectrum, greedy_log_prob, halting[j], moved[j])
+                        for c in candidates]  # fmt: skip
+            order = list(range(len(candidates)))
+            if self._pool > 1:  # stable: ties keep the search's order
+                order.sort(key=lambda i: -evidence[i].probability)  # type: ignore[operator]
+            order = order[: self.decode.top_k]
+            out.append(([candidates[i] for i in order], [evidence[i] for i in order]))
+        return out
 
     def _evidence(self, c: Candidate, spectrum: Spectrum, greedy_log_prob: float, halting: float,
                   changed: bool) -> Evidence:  # fmt: skip

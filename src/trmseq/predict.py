@@ -215,7 +215,8 @@ def predict_files(
     settings = [("model", str(path)), ("precursor_tol_ppm", f"{decode.precursor_tol_ppm:g}"),
                 ("isotopes", ",".join(map(str, decode.isotopes))), ("n_sup", str(predictor.runner.n_sup)),
                 ("halting", str(decode.halting).lower()), ("beam", str(decode.beam)),
-                ("top_k", str(decode.top_k))]  # fmt: skip
+                ("top_k", str(decode.top_k)),
+                ("rerank", str(decode.rerank if calibrator is not None else 1))]  # fmt: skip
     skipped: list[PSM] = []
     n_fit = 0
 

@@ -47,8 +47,13 @@ def search(
     isotopes: Sequence[int] = (0, 1),
     beam: int = 256,
     top_k: int = 1,
+    per_state: int | None = None,
 ) -> list[list[tuple[np.ndarray, float]]]:
     """The ``top_k`` most probable fitting peptides of each spectrum, each by its best CTC path.
+
+    ``per_state`` (default ``top_k``) is how many peptides a state keeps: 1 costs what a top-1
+    search costs and still returns up to ``top_k`` peptides (those of the best fitting final
+    states), but may miss one that shares its mass and last class with a better one.
 
     Parameters
     ----------
@@ -93,7 +98,7 @@ def search(
             new_mass = candidates.mass().reshape(new_score.shape)
             bound = (new_mass > hi[:, None, None]) | (new_mass + left < lo[:, None, None])
             new_score.masked_fill_(bound, -torch.inf)
-        keep, score = _select(new_score.reshape(b, -1), candidates, top_k, beam)
+        keep, score = _select(new_score.reshape(b, -1), candidates, per_state or top_k, beam)
         live = max(1, int(torch.isfinite(score).sum(1).max()))  # kept paths come best first
         keep, score = keep[:, :live], score[:, :live]
         mass, peptide = candidates.mass(keep), candidates.peptide(keep)

@@ -87,3 +87,26 @@ def test_same_answers_on_random_peaky_outputs(bundled, top_k: int, beam: int, n:
     residues = tokenizer.masses[1:][tokenizer.is_residue[1:]].numpy()
     observed = [float(rng.choice(residues, rng.integers(3, 8)).sum() + 18.010565) for _ in range(n)]
     assert _assert_same(log_probs, observed, tokenizer, top_k, beam) > n // 5
+
+
+def test_one_peptide_per_state_still_lists_alternatives(bundled) -> None:
+    """per_state=1 (the re-ranking pool): the top-1 answer first, then other fitting peptides."""
+    runner, tokenizer, config = bundled
+    spectra = [s for s, _ in usable_spectra([EXAMPLE], config.data, SkipCounter())]
+    log_probs, observed = _outputs(runner, spectra)
+    best = search(log_probs, observed, tokenizer, 50.0, (0, 1), BEAM, 1)
+    pool = search(log_probs, observed, tokenizer, 50.0, (0, 1), BEAM, 5, per_state=1)
+    vocab, n_more = tokenizer.vocab, 0
+    for lp, mass, one, five in zip(log_probs.numpy(), observed, best, pool, strict=True):
+        got = [path_candidate(path, np.exp(lp), tokenizer, score, True) for path, score in five]
+        assert len(one) == min(1, len(five))
+        if one:
+            np.testing.assert_array_equal(five[0][0], one[0][0])
+        peptides = [c.peptide for c in got]
+        assert len(set(peptides)) == len(peptides)
+        assert all(a >= b for a, b in zip([c.log_prob for c in got], [c.log_prob for c in got][1:]))
+        for (path, score), c in zip(five, got, strict=True):  # its score is its path's, and it fits
+            assert abs(score - lp[np.arange(len(path)), path].sum()) < 1e-4
+            assert abs(vocab.peptide_mass(c.peptide) - mass) <= 50e-6 * mass + 1.00336 + 1e-6
+        n_more += len(got) > 1
+    assert n_more > len(spectra) // 2

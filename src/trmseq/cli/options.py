@@ -25,6 +25,11 @@ HaltingOption = Annotated[
     bool | None,
     typer.Option("--halting/--no-halting", help="Stop refining once the model is confident."),
 ]
+RerankOption = Annotated[
+    int | None,
+    typer.Option(min=1, help=(
+        "Re-rank the search's first N candidates by the calibrated probability (default 5; 1: off).")),
+]
 ModelOption = Annotated[
     Path | None,
     typer.Option("--model", "-m", help="Checkpoint (default: $TRMSEQ_MODEL, else the bundled model)."),

@@ -18,6 +18,7 @@ from trmseq.cli.options import (
     MaxQOption,
     ModelOption,
     NSupOption,
+    RerankOption,
 )
 from trmseq.errors import ConfigError
 from trmseq.terminal import ConfigOption, ThreadsOption, err, handle_errors, progress, secondary_process, use_threads
@@ -33,6 +34,7 @@ def predict(
     model: ModelOption = None,
     batch_size: Annotated[int | None, typer.Option(min=1, help="Spectra per forward pass.")] = None,
     top_k: Annotated[int | None, typer.Option(min=1, help="Candidates per spectrum.")] = None,
+    rerank: RerankOption = None,
     n_sup: NSupOption = None,
     halting: HaltingOption = None,
     tolerance: Annotated[
@@ -59,8 +61,8 @@ def predict(
         task = bar.add_task("sequencing", total=total)
         summary = predict_files(
             files, output, model_path=model, config_override=cfg_override, device=device,
-            decode_changes=dict(batch_size=batch_size, top_k=top_k, n_sup=n_sup, halting=halting,
-                                precursor_tol_ppm=tolerance),
+            decode_changes=dict(batch_size=batch_size, top_k=top_k, rerank=rerank, n_sup=n_sup,
+                                halting=halting, precursor_tol_ppm=tolerance),
             on_spectra=lambda n: bar.advance(task, n), max_q=max_q,
         )  # fmt: skip
     elapsed = time.perf_counter() - start
@@ -94,6 +96,7 @@ def evaluate(
     ] = None,
     n_sup: NSupOption = None,
     halting: HaltingOption = None,
+    rerank: RerankOption = None,
     batch_size: Annotated[int | None, typer.Option(min=1, help="Spectra per forward pass.")] = None,
     device: DeviceOption = "auto",
     labels: LabelsOption = None,
@@ -129,7 +132,7 @@ def evaluate(
             else:
                 ev = report.evaluate_model(
                     files, model, cfg, device,
-                    dict(n_sup=n_sup, halting=halting, batch_size=batch_size),
+                    dict(n_sup=n_sup, halting=halting, rerank=rerank, batch_size=batch_size),
                     on_spectra=lambda n: bar.advance(task, n), labels=table,
                 )  # fmt: skip
         except InputError as e:  # e.g. nothing to evaluate: say what became of the labels

@@ -1,0 +1,59 @@
+"""Re-ranking the search's candidates by the calibrated probability (Runner, decode.rerank)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from trmseq import checkpoint
+from trmseq.inference import Runner
+from trmseq.paths import resolve_model
+from trmseq.reading import usable_spectra
+from trmseq.spectrum import SkipCounter
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "mouse_casanovo_128.mgf"
+
+
+@pytest.fixture(scope="module")
+def answers():
+    """The bundled (calibrated) model's answers on the example, re-ranked among 5 and not."""
+    path = resolve_model(None)
+    model, tokenizer, config, payload = checkpoint.load_model(path)
+    calibrator = checkpoint.calibrator(payload, path)
+    assert calibrator is not None
+    spectra = [s for s, _ in usable_spectra([EXAMPLE], config.data, SkipCounter())]
+
+    def run(**changes) -> list:
+        decode = dataclasses.replace(config.decode, **changes)
+        return Runner(model, tokenizer, decode, "cpu", calibrator).answer(spectra)
+
+    plain = Runner(model, tokenizer, dataclasses.replace(config.decode, rerank=5), "cpu").answer(spectra)
+    return run(rerank=1), run(rerank=5), run(rerank=5, top_k=3), plain
+
+
+def test_the_answer_is_the_most_probable_of_the_pool(answers) -> None:
+    search_order, reranked, _, _ = answers
+    changed = 0
+    for a, b in zip(search_order, reranked, strict=True):
+        assert len(a.candidates) == len(b.candidates) == 1
+        # the search's own first candidate is in the pool, so the chosen one is at least as likely
+        assert b.evidence[0].probability >= a.evidence[0].probability
+        changed += a.candidates[0].peptide != b.candidates[0].peptide
+    assert 0 < changed < len(reranked)
+
+
+def test_top_k_lists_come_sorted_by_probability(answers) -> None:
+    _, _, top3, _ = answers
+    assert any(len(a.candidates) > 1 for a in top3)
+    for a in top3:
+        p = [e.probability for e in a.evidence]
+        assert p == sorted(p, reverse=True)
+
+
+def test_without_a_calibration_nothing_is_re_ranked(answers) -> None:
+    search_order, _, _, plain = answers
+    for a, b in zip(search_order, plain, strict=True):
+        assert [c.peptide for c in a.candidates] == [c.peptide for c in b.candidates]
+        assert b.evidence[0].probability is None

@@ -5,8 +5,9 @@ The one inference path: ``predict``, ``evaluate`` and validation during training
 the supervision steps (a spectrum leaves the batch once its halting logit is > 0), and each
 batch's log-probabilities are decoded into candidates (:func:`trmseq.decode.decode_batch`).
 With a calibration, the search's first ``decode.rerank`` candidates (for spectra whose greedy
-answer misses the precursor) are then ordered by their calibrated probability of being right, which weighs the model's likelihood against how well
-each candidate explains the spectrum (matched b/y intensity, bond coverage, ladder length).
+answer misses the precursor) are then ordered by their calibrated probability of being right,
+which weighs the model's likelihood against how well each candidate explains the spectrum
+(matched b/y intensity, bond coverage, ladder length).
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 The model runs on annotated spectra (real files, plus synthetic ones from the forward model);
 each spectrum's best candidate gives its :data:`~trmseq.confidence.FEATURES` and whether it is
 exactly the annotated peptide; a logistic regression fitted on those is stored in a copy of the
-checkpoint, which ``predict`` then uses for its ``probability`` and ``q_value`` columns.
+checkpoint, which ``predict`` then uses for its ``probability`` and ``q_value`` columns. Since a
+calibrated model re-ranks its candidates by that probability (``decode.rerank``), the fit is
+done twice: the second time on the answers the first fit ranks first.
 """
 
 from __future__ import annotations
@@ -67,6 +69,13 @@ def evidence_and_truth(runner: Runner, examples: Sequence[Example], batch_size: 
     return np.array(rows).reshape(-1, len(FEATURES)), np.array(right, dtype=bool)
 
 
+def _enough(x: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if len(right) < 50 or right.all() or not right.any():
+        raise InputError(f"too little to calibrate on: {len(right)} answers, {int(right.sum())} right; "
+                         "give more annotated spectra (or --synthetic N)")  # fmt: skip
+    return x, right
+
+
 def synthetic_examples(tokenizer: Tokenizer, config, n: int, seed: int, preset: str) -> list[Example]:
     """``n`` synthetic spectra of the train section's peptides, from the calibration domain."""
     t = config.train
@@ -108,13 +117,21 @@ def calibrate_model(
         reasons = "; ".join(f"{n} {r}" for r, n in counter.counts.most_common(3)) or "none read"
         raise InputError(f"{', '.join(map(str, files))}: no usable annotated spectra to calibrate on ({reasons})")
     synthetic = synthetic_examples(tokenizer, config, n_synthetic, seed, preset) if n_synthetic else []
-    x, right = evidence_and_truth(runner, real + synthetic, config.decode.batch_size, on_spectra)
-    if len(right) < 50 or right.all() or not right.any():
-        raise InputError(f"too little to calibrate on: {len(right)} answers, {int(right.sum())} right; "
-                         "give more annotated spectra (or --synthetic N)")  # fmt: skip
+    examples = real + synthetic
+    if on_spectra is not None:
+        on_spectra(2 * counter.n_skipped)  # progress counts both passes over every spectrum read
     what = (f"{len(real)} annotated spectra from {', '.join(p.name for p in files) or 'no files'}"
             f" + {len(synthetic)} synthetic ({preset})")  # fmt: skip
+    x, right = _enough(*evidence_and_truth(runner, examples, config.decode.batch_size, on_spectra))
     calibrator = fit(x, right, what)
+    if config.decode.rerank > 1:
+        # A calibrated model reports the candidate it ranks first, not the search's first: refit
+        # once on those answers, so that the probability describes the answer it goes with.
+        runner = Runner(model, tokenizer, config.decode, runner.device, calibrator)
+        x, right = _enough(*evidence_and_truth(runner, examples, config.decode.batch_size, on_spectra))
+        calibrator = fit(x, right, f"{what}; refit on the answers it re-ranks")
+    elif on_spectra is not None:
+        on_spectra(len(examples))  # no second pass
     ece = expected_calibration_error(calibrator.probability(x), right)
     checkpoint.save(output, config, model.state_dict(), payload.get("step", 0), payload.get("metrics"),
                     calibration=calibrator)  # fmt: skip

@@ -37,6 +37,7 @@ def test_calibrate_keeps_the_weights_and_adds_a_calibration(calibrated: Path) ->
     assert all(torch.equal(copy["weights"][k], v) for k, v in source["weights"].items())
     c = checkpoint.calibrator(copy, calibrated)
     assert c is not None and c.n_fit > 50 and "150 synthetic (realistic)" in c.fitted_on
+    assert c.fitted_on.endswith("refit on the answers it re-ranks")  # the second of two fits
 
 
 @pytest.mark.slow

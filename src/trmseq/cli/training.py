@@ -205,7 +205,8 @@ def calibrate(
     if not files and not synthetic:
         raise ConfigError("give annotated spectrum files, --synthetic N, or both")
     with progress() as bar:
-        total = sum(count_spectra(f) for f in files) + synthetic if not bar.disable else None
+        # two passes: the second refits on the answers the first calibration re-ranks
+        total = 2 * (sum(count_spectra(f) for f in files) + synthetic) if not bar.disable else None
         task = bar.add_task("calibrating", total=total)
         result = calibrate_model(files, output, model, synthetic, preset, seed, device,
                                  on_spectra=lambda n: bar.advance(task, n),

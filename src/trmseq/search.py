@@ -6,7 +6,9 @@ For each spectrum it finds the most probable CTC paths whose peptides fit the pr
 and its last class (CTC merges a repeated class unless a blank separates it), so keeping the
 best path per state loses nothing. For ``top_k`` > 1 a state keeps the best paths of up to
 ``top_k`` distinct peptides: the k-th best peptide may share its mass and last class with better
-ones (a permutation such as AGS behind GAS), and keeping one path per state would lose it. States
+ones (a permutation such as AGS behind GAS), and keeping one path per state would lose it
+(``per_state=1`` does so knowingly: the best fitting final states then give up to ``top_k``
+peptides at the cost of a top-1 search, as the re-ranking pool). States
 whose mass can no longer reach the precursor in the slots left are dropped, and at most ``beam``
 states (those whose best path scores highest) are kept per slot.
 

@@ -15,7 +15,7 @@ The bank shipped with trmseq (``background_peaks.npz``, :func:`load_default`) wa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -49,9 +49,9 @@ class BackgroundBank:
         The donor has the same charge when the bank holds one (else the nearest charge) and is
         drawn among the :data:`NEIGHBOURS` donors nearest in neutral mass.
         """
-        charges = np.unique(self.charge)
-        z = charges[np.argmin(np.abs(charges - charge))]
-        lo, hi = np.searchsorted(self.charge, [z, z + 1])  # donors of charge z: lo..hi-1
+        charges, starts = self._by_charge
+        i = int(np.argmin(np.abs(charges - charge)))
+        lo, hi = int(starts[i]), int(starts[i + 1])  # the donors of that charge
         centre = lo + int(np.searchsorted(self.mass[lo:hi], neutral_mass))
         first = max(lo, min(centre - NEIGHBOURS // 2, hi - NEIGHBOURS))
         last = min(hi, first + NEIGHBOURS)
@@ -60,6 +60,12 @@ class BackgroundBank:
         mz, intensity = self.mz[sl].astype(np.float64), self.intensity[sl].astype(np.float64)
         keep = mz <= neutral_mass + 20.0
         return mz[keep], intensity[keep]
+
+    @cached_property
+    def _by_charge(self) -> tuple[np.ndarray, np.ndarray]:
+        """The charges present, and where each one's donors start (plus the end)."""
+        charges, starts = np.unique(self.charge, return_index=True)
+        return charges, np.append(starts, len(self.charge))
 
     def save(self, path: str | Path) -> None:
         np.savez_compressed(

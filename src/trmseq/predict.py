@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from trmseq.ahead import read_ahead
 from trmseq.confidence import q_values
 from trmseq.config import Config, DecodeConfig
 from trmseq.constants import C13_DIFF, H2O
@@ -110,9 +111,17 @@ class Predictor:
         size, so that the shards together give exactly what one process gives.
         """
         rank, world = shard
+        # The next batches are read and preprocessed while this one is sequenced.
+        for number, pending in enumerate(read_ahead(self._pending(paths, counter))):
+            if number % world == rank:
+                yield number, self._flush(pending, counter)
+            if on_spectra is not None:
+                on_spectra(len(pending))
+
+    def _pending(self, paths: Sequence[str | Path], counter: SkipCounter) -> Iterator[list]:
+        """Lists of (spectrum as read, preprocessed or why not), ``batch_size`` usable in each."""
         vocab = self.runner.tokenizer.vocab
         pending: list[tuple[Spectrum, Spectrum | str]] = []
-        number = 0
         for spectrum in _spectra(paths):
             counter.read += 1
             processed = preprocess(spectrum, self.config.data)
@@ -121,15 +130,10 @@ class Predictor:
                                                self.config.decode) or processed  # fmt: skip
             pending.append((spectrum, processed))
             if sum(not isinstance(p, str) for _, p in pending) >= self.config.decode.batch_size:
-                if number % world == rank:
-                    yield number, self._flush(pending, counter)
-                if on_spectra is not None:
-                    on_spectra(len(pending))
-                pending, number = [], number + 1
-        if pending and number % world == rank:
-            yield number, self._flush(pending, counter)
-        if pending and on_spectra is not None:
-            on_spectra(len(pending))
+                yield pending
+                pending = []
+        if pending:
+            yield pending
 
     def _flush(self, pending, counter: SkipCounter) -> list[PSM]:
         usable = [p for _, p in pending if not isinstance(p, str)]

@@ -47,7 +47,7 @@ from synthetic_vs_real import DEFAULT_REAL, mz_grid, read_real, theoretical, wit
 from trmseq.constants import H2O
 from trmseq.intensity import DEFAULT_PATH, IntensityModel, fit, pearson
 from trmseq.masses import fragment_mz
-from trmseq.synthetic import PRESETS, simulate_peaks
+from trmseq.synthetic import PRESETS, _charge_weights, simulate_peaks
 from trmseq.vocab import Vocabulary
 
 MERGED_SOURCES = {"pyteomics", "sage", "spectrum_utils"}
@@ -77,21 +77,31 @@ def load_single(path: Path, vocab: Vocabulary, kinds: tuple[str, ...] = ("single
 
 
 def by_intensities(
-    peak_mz: np.ndarray, peak_int: np.ndarray, masses: np.ndarray, ppm: float
+    peak_mz: np.ndarray, peak_int: np.ndarray, masses: np.ndarray, ppm: float, charges: tuple[int, ...] = (1,)
 ) -> np.ndarray:
-    """Most intense peak within tolerance of b1..b(n-1), y1..y(n-1) at charge 1 (0 if none)."""
-    ions = np.concatenate([fragment_mz(masses, "b", 1), fragment_mz(masses, "y", 1)])
-    out = np.zeros(len(ions))
+    """Intensity of b1..b(n-1), y1..y(n-1) summed over fragment ``charges`` (0 if none seen).
+
+    At each charge the ion's intensity is the most intense peak within the tolerance of its m/z.
+    """
+    n = len(masses) - 1
+    out = np.zeros(2 * n)
     if len(peak_mz) == 0:
         return out
     order = np.argsort(peak_mz)
     peak_mz, peak_int = peak_mz[order], peak_int[order]
-    tol = ions * ppm * 1e-6 + mz_grid(peak_mz) / 2
-    lo = np.searchsorted(peak_mz, ions - tol, side="left")
-    hi = np.searchsorted(peak_mz, ions + tol, side="right")
-    for j in np.flatnonzero(hi > lo):
-        out[j] = peak_int[lo[j] : hi[j]].max()
+    for z in charges:
+        ions = np.concatenate([fragment_mz(masses, "b", z), fragment_mz(masses, "y", z)])
+        tol = ions * ppm * 1e-6 + mz_grid(peak_mz) / 2
+        lo = np.searchsorted(peak_mz, ions - tol, side="left")
+        hi = np.searchsorted(peak_mz, ions + tol, side="right")
+        for j in np.flatnonzero(hi > lo):
+            out[j] += peak_int[lo[j] : hi[j]].max()
     return out
+
+
+def fragment_charges(charge: int) -> tuple[int, ...]:
+    """The fragment charges of a precursor of ``charge`` (as the ``realistic`` preset makes them)."""
+    return tuple(range(1, max(1, min(PRESETS["realistic"].max_fragment_charge, charge - 1)) + 1))
 
 
 def flat_model(masses: np.ndarray) -> np.ndarray:
@@ -156,12 +166,18 @@ def peak_stats(peak_mz: np.ndarray, peak_int: np.ndarray, masses: np.ndarray, ch
     return len(peak_mz), hit.mean(), peak_int[hit].sum() / peak_int.sum(), peak_mz[~hit] / mass
 
 
+def draw_realistic(items: list[dict], seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """One ``realistic`` spectrum of each item's peptide and charge."""
+    params = PRESETS["realistic"]
+    return [
+        simulate_peaks(it["residues"], it["masses"], it["charge"], params, np.random.default_rng([seed, i, 0]))
+        for i, it in enumerate(items)
+    ]
+
+
 def explained_table(items: list[dict], ppm: float, seed: int) -> str:
     groups: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-    params = PRESETS["realistic"]
-    for i, item in enumerate(items):
-        rng = np.random.default_rng([seed, i, 0])
-        synth = simulate_peaks(item["residues"], item["masses"], item["charge"], params, rng)
+    for item, synth in zip(items, draw_realistic(items, seed), strict=True):
         for kind, (pmz, pint) in (("real", (item["mz"], item["intensity"])), ("realistic", synth)):
             if len(pmz) == 0:
                 continue
@@ -195,13 +211,76 @@ def explained_table(items: list[dict], ppm: float, seed: int) -> str:
     return "\n".join(lines)
 
 
+def charge_split(items: list[dict], ppm: float) -> list[tuple[np.ndarray, int, np.ndarray]]:
+    """Per 3+/4+ spectrum: (fragment neutral masses, precursor charge, intensity at z=1..(z-1)).
+
+    Rows are the b then the y ions; intensities are shares of the spectrum's b/y total, so every
+    spectrum weighs the same in a fit.
+    """
+    out = []
+    for it in items:
+        if it["charge"] < 3:
+            continue
+        masses = it["masses"]
+        prefix = np.cumsum(masses[:-1])
+        frag_mass = np.concatenate([prefix, masses.sum() - prefix[::-1]])
+        levels = np.stack(
+            [by_intensities(it["mz"], it["intensity"], masses, ppm, (z,)) for z in fragment_charges(it["charge"])],
+            axis=1,
+        )
+        if levels.sum() > 0:
+            out.append((frag_mass, it["charge"], levels / levels.sum()))
+    return out
+
+
+def fit_charge_split(rows: list) -> tuple[float, float]:
+    """(charge_mass, charge_sharpness) maximising the likelihood of the observed charge shares (grid)."""
+    best = (np.inf, 0.0, 0.0)
+    for per_charge in np.arange(400.0, 901.0, 10.0):
+        for sharpness in np.arange(0.5, 6.01, 0.25):
+            loss = 0.0
+            for frag_mass, _, levels in rows:
+                w = _charge_weights(frag_mass, levels.shape[1], per_charge, sharpness).T
+                loss -= float((levels * np.log(np.clip(w, 1e-12, None))).sum())
+            best = min(best, (loss, float(per_charge), float(sharpness)))
+    return best[1], best[2]
+
+
+def charge_split_table(real: list, synthetic: list) -> str:
+    """Share of b/y intensity at each fragment charge by fragment neutral mass, real vs realistic."""
+    bins = np.arange(0.0, 2001.0, 200.0)
+    lines = [
+        "| precursor | fragment mass (Da) | real: share at 1+ / 2+ / 3+ | realistic | real b/y intensity |",
+        "|---|---|---|---|---|",
+    ]
+    for charge in (3, 4):
+        for lo, hi in zip(bins[:-1], list(bins[1:-1]) + [np.inf], strict=True):
+            cells = []
+            for rows in (real, synthetic):
+                acc = np.zeros(charge - 1)
+                for frag_mass, z, levels in rows:
+                    if z == charge:
+                        acc[: levels.shape[1]] += levels[(frag_mass >= lo) & (frag_mass < hi)].sum(axis=0)
+                cells.append(acc)
+            if cells[0].sum() == 0:
+                continue
+            share = [" / ".join(f"{v:.2f}" for v in c / max(c.sum(), 1e-12)) for c in cells]
+            label = f"{lo:.0f}-{hi:.0f}" if np.isfinite(hi) else f">= {lo:.0f}"
+            lines.append(f"| {charge}+ | {label} | {share[0]} | {share[1]} | {cells[0].sum():.1f} |")
+    return "\n".join(lines)
+
+
 def fold_of(key: str, folds: int) -> int:
     return hashlib.sha256(key.encode()).digest()[1] % folds
 
 
 def examples_of(items: list[dict], ppm: float) -> list[tuple[str, int, np.ndarray]]:
     return [
-        (it["residues"], it["charge"], by_intensities(it["mz"], it["intensity"], it["masses"], ppm))
+        (
+            it["residues"],
+            it["charge"],
+            by_intensities(it["mz"], it["intensity"], it["masses"], ppm, fragment_charges(it["charge"])),
+        )
         for it in items
     ]
 
@@ -254,9 +333,13 @@ def main() -> None:
             ridge = args.ridge
         model = fit(examples_of(train, args.ppm), ridge=ridge)
         model.info.update({"fitted_on": f"{args.train.name}, KIND={args.train_kinds}, {args.ppm:g} ppm",
-                           "target": "b/y 1+ intensity share"})  # fmt: skip
+                           "target": "b/y intensity share, summed over fragment charges 1..z-1"})  # fmt: skip
         model.to_json(args.model)
         print(f"Wrote {args.model} ({len(model.weights)} weights, ridge {ridge:g}, {model.info})\n")
+        split = charge_split(train, args.ppm)
+        per_charge, sharpness = fit_charge_split(split)
+        print(f"Fragment charge split fitted on {len(split)} training scans of charge 3+: "
+              f"charge_mass {per_charge:g}, charge_sharpness {sharpness:g} (set by hand in presets.py)\n")  # fmt: skip
     elif args.model.exists():
         model = IntensityModel.from_json(args.model)
     names = ["flat", "realistic until 2026-12-01"] + (["fitted", "realistic"] if model is not None else [])
@@ -268,6 +351,11 @@ def main() -> None:
         test = load_single(args.test, vocab)
         print(f"\n### {args.test.name} (test side, peptide-disjoint): single scans ({len(test)})\n")
         print(corr_table(correlations(test, args.ppm, args.draws, args.seed, model), names))
+    held = test if args.test is not None else real
+    drawn = [dict(it, mz=m, intensity=i) for it, (m, i) in zip(held, draw_realistic(held, args.seed), strict=True)]
+    name = (args.test or args.real).name
+    print(f"\n### {name}: b/y intensity by fragment charge, 3+ and 4+ scans, real and realistic (one draw)\n")
+    print(charge_split_table(charge_split(held, args.ppm), charge_split(drawn, args.ppm)))
     print(f"\n### {args.real.name}: what b/y ions (1+..(z-1)+) explain, real and realistic (one draw)\n")
     print(explained_table(real, args.ppm, args.seed))
     print(f"\n<!-- {platform.machine()}, {time.time() - started:.0f} s -->")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -191,6 +192,7 @@ class IntensityModel:
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
+@lru_cache(maxsize=1)
 def load_default() -> IntensityModel:
     """The model fitted to real spectra that ships with trmseq (``intensity_model.json``)."""
     return IntensityModel.from_json(DEFAULT_PATH)

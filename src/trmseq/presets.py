@@ -83,7 +83,7 @@ PRESETS: dict[str, SimulationParams] = {
         precursor_ppm=5.0, isotope_error_rate=0.05, intensity_sigma=0.4, b_mass_decay=250.0,
         a2_boost=20.0, isotope_ratio=0.6, precursor_loss=0.02, internal_peaks=8.0,
         internal_level=0.04, noise_sigma=1.2, noise_count_sigma=0.6, noise_mz_beta=(1.2, 3.0),
-        noise_isotopes=True, detection_sigma=0.7, charge_mass=650.0, charge_sharpness=2.5,
+        noise_isotopes=True, detection_sigma=0.7, charge_mass=610.0, charge_sharpness=1.75,
         precursor_sigma=1.2, fitted_intensities=True, real_background=True,
     ),
 }  # fmt: skip

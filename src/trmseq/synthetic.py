@@ -67,9 +67,8 @@ def simulate_peaks(
         # Fragment neutral mass decides how its charge is spread: big fragments hold more.
         frag_mass = neutral_prefix if nterm else total - neutral_prefix[::-1]
         weights = _charge_weights(frag_mass, max_z, params.charge_mass, params.charge_sharpness)
-        if fitted is not None:  # the fitted level is the 1+ ion's (y already ordered y1..)
+        if fitted is not None:  # the fitted level is the ion's over all its charges (y1.. order)
             level = base * fitted[0 if nterm else 1] * _ion_ratio(ion, params, n, rng)
-            weights[0] = 1.0  # higher charges keep their share of the level, as below
         else:
             share = 1.0 - params.y_fraction if nterm else params.y_fraction
             level = base * share * _ion_ratio(ion, params, n, rng)

@@ -147,3 +147,29 @@ def test_the_generator_can_draw_b_y_intensities_from_the_fitted_model() -> None:
     at = [intensity[np.argmin(np.abs(mz - m))] for m in ions]
     expected = load_default().predict("LAHYNKR", 2)
     assert np.allclose(np.asarray(at) / sum(at), expected, rtol=1e-6)
+
+
+def test_a_triply_charged_precursor_splits_each_fitted_ion_over_its_charges() -> None:
+    from pyteomics_ref import fragment_ladder, residue_masses
+    from trmseq.presets import SimulationParams
+    from trmseq.synthetic import simulate_peaks
+
+    seq = "LAHYNKRPEGFSTWK"
+    tokens = tuple(seq)
+    params = SimulationParams(fitted_intensities=True, max_fragment_charge=2, charge_mass=610.0,
+                              charge_sharpness=1.75)  # fmt: skip
+    mz, intensity = simulate_peaks(seq, np.array(residue_masses(tokens)), 3, params, np.random.default_rng(0))
+
+    def at(z: int) -> np.ndarray:
+        ions = np.r_[fragment_ladder(tokens, "b", z), fragment_ladder(tokens, "y", z)]  # pyteomics
+        return np.array([intensity[np.argmin(np.abs(mz - m))] for m in ions])
+
+    one, two = at(1), at(2)
+    # The fitted model gives each ion's intensity over all its charges (as it was fitted) ...
+    assert np.allclose((one + two) / (one + two).sum(), load_default().predict(seq, 3), rtol=1e-6)
+    # ... and heavy fragments carry it at 2+, light ones at 1+, as in real 3+ spectra.
+    singly = np.r_[fragment_ladder(tokens, "b", 1), fragment_ladder(tokens, "y", 1)]
+    share = two / (one + two)
+    assert share[singly < 400].max() < 0.1 and share[singly > 1400].min() > 0.9
+    n = len(seq) - 1  # b1..b(n), then y1..y(n): each series grows in mass
+    assert np.all(np.diff(share[:n]) >= -1e-12) and np.all(np.diff(share[n:]) >= -1e-12)

@@ -166,9 +166,9 @@ def peak_stats(peak_mz: np.ndarray, peak_int: np.ndarray, masses: np.ndarray, ch
     return len(peak_mz), hit.mean(), peak_int[hit].sum() / peak_int.sum(), peak_mz[~hit] / mass
 
 
-def draw_realistic(items: list[dict], seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """One ``realistic`` spectrum of each item's peptide and charge."""
-    params = PRESETS["realistic"]
+def draw_realistic(items: list[dict], seed: int, params=None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """One ``realistic`` (or ``params``) spectrum of each item's peptide and charge."""
+    params = params or PRESETS["realistic"]
     return [
         simulate_peaks(it["residues"], it["masses"], it["charge"], params, np.random.default_rng([seed, i, 0]))
         for i, it in enumerate(items)
@@ -270,6 +270,38 @@ def charge_split_table(real: list, synthetic: list) -> str:
     return "\n".join(lines)
 
 
+POSITIONS = [f"b{i}" for i in range(1, 7)] + ["b(n-4)", "b(n-3)", "b(n-2)", "b(n-1)"]
+POSITIONS += [f"y{i}" for i in range(1, 7)] + ["y(n-4)", "y(n-3)", "y(n-2)", "y(n-1)"]
+
+
+def seen_rates(items: list[dict], spectra: list[tuple[np.ndarray, np.ndarray]], ppm: float) -> np.ndarray:
+    """How often b1..b6, the four largest b, y1..y6 and the four largest y (1+) are seen (10+ residues)."""
+    seen = []
+    for it, (peak_mz, peak_int) in zip(items, spectra, strict=True):
+        if len(it["masses"]) < 10:
+            continue
+        hit = by_intensities(peak_mz, peak_int, it["masses"], ppm) > 0
+        n = len(it["masses"]) - 1
+        b, y = hit[:n], hit[n:]
+        seen.append(np.concatenate([b[:6], b[-4:], y[:6], y[-4:]]))
+    return np.mean(seen, axis=0)
+
+
+def fit_presence(items: list[dict], ppm: float, seed: int) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """(presence_ref, presence_power) whose ``realistic`` draws see each ion position as often as
+    ``items`` do (least squares over :data:`POSITIONS`, grid search); also both rate vectors."""
+    items = [it for it in items if len(it["masses"]) >= 10 and it["source"] not in (LOWRES, "mzSpecLib")]
+    real = seen_rates(items, [(it["mz"], it["intensity"]) for it in items], ppm)
+    best = (np.inf, 0.0, 1.0, real)
+    for ref in (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5):
+        for power in (0.5, 1.0, 1.5, 2.0, 3.0, 4.0) if ref > 0 else (1.0,):
+            params = dataclasses.replace(PRESETS["realistic"], presence_ref=ref, presence_power=power)
+            drawn = draw_realistic(items, seed, params)
+            rates = seen_rates(items, drawn, ppm)
+            best = min(best, (float(((rates - real) ** 2).sum()), ref, power, rates), key=lambda t: t[0])
+    return best[1], best[2], real, best[3]
+
+
 def fold_of(key: str, folds: int) -> int:
     return hashlib.sha256(key.encode()).digest()[1] % folds
 
@@ -338,6 +370,13 @@ def main() -> None:
         print(f"Wrote {args.model} ({len(model.weights)} weights, ridge {ridge:g}, {model.info})\n")
         split = charge_split(train, args.ppm)
         per_charge, sharpness = fit_charge_split(split)
+        ref, power, real_rates, drawn_rates = fit_presence(train, args.ppm, args.seed)
+        print(f"Ion presence fitted on the training scans of 10+ residues: presence_ref {ref:g}, "
+              f"presence_power {power:g} (set by hand in presets.py); how often each ion is seen:\n")  # fmt: skip
+        print("| data | " + " | ".join(POSITIONS) + " |\n|---|" + "---|" * len(POSITIONS))
+        for name, rates in (("real (training side)", real_rates), ("realistic, fitted presence", drawn_rates)):
+            print(f"| {name} | " + " | ".join(f"{r:.2f}" for r in rates) + " |")
+        print()
         print(f"Fragment charge split fitted on {len(split)} training scans of charge 3+: "
               f"charge_mass {per_charge:g}, charge_sharpness {sharpness:g} (set by hand in presets.py)\n")  # fmt: skip
     elif args.model.exists():

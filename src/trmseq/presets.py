@@ -49,6 +49,11 @@ class SimulationParams:
     # b/y intensities from the model fitted to real spectra (trmseq.intensity) instead of
     # cleavage_effects, y_fraction and b_mass_decay; bond_sigma then adds the scatter around it.
     fitted_intensities: bool = False
+    # With fitted_intensities: an ion weaker than presence_ref x the strongest b/y ion is absent,
+    # or (with probability (its share / that) ** presence_power) at that level: real weak ions
+    # are mostly missing and sometimes clear, not always faint; 0: off.
+    presence_ref: float = 0.0
+    presence_power: float = 1.0
     # Background peaks copied from real spectra (trmseq.background) instead of the noise-peak
     # formula (noise_peaks, noise_level, noise_count_sigma, noise_mz_beta, noise_isotopes).
     real_background: bool = False
@@ -84,6 +89,7 @@ PRESETS: dict[str, SimulationParams] = {
         a2_boost=20.0, isotope_ratio=0.6, precursor_loss=0.02, internal_peaks=8.0,
         internal_level=0.04, noise_sigma=1.2, noise_count_sigma=0.6, noise_mz_beta=(1.2, 3.0),
         noise_isotopes=True, detection_sigma=0.7, charge_mass=610.0, charge_sharpness=1.75,
-        precursor_sigma=1.2, fitted_intensities=True, real_background=True,
+        precursor_sigma=1.2, fitted_intensities=True, real_background=True, presence_ref=0.1,
+        presence_power=1.5,
     ),
 }  # fmt: skip

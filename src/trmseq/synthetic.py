@@ -55,6 +55,8 @@ def simulate_peaks(
     n = len(residue_masses)
     bonds = _bond_intensities(residues, params, rng)
     fitted = load_default().predict_by(residues, charge) if params.fitted_intensities else None
+    if fitted is not None and params.presence_ref > 0:
+        fitted = _presence(fitted, params.presence_ref, params.presence_power, rng)
     mzs: list[np.ndarray] = []
     ints: list[np.ndarray] = []
     zs: list[np.ndarray] = []
@@ -110,6 +112,20 @@ def simulate_peaks(
     order = np.argsort(mz_arr)
     int_arr = int_arr[order]
     return mz_arr[order], (1e4 * int_arr / int_arr.max()) if len(int_arr) else int_arr
+
+
+def _presence(
+    shares: tuple[np.ndarray, np.ndarray], ref: float, power: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """The b and y shares with the weak ions (below ``ref`` of the strongest) either dropped or
+    raised to ``ref`` of the strongest, present with probability (share / that) ** ``power``."""
+    floor = ref * max(float(shares[0].max()), float(shares[1].max()))
+    out = []
+    for share in shares:
+        weak = share < floor
+        present = rng.random(len(share)) < (share / floor) ** power
+        out.append(np.where(weak, np.where(present, floor, 0.0), share))
+    return out[0], out[1]
 
 
 def _bond_intensities(

@@ -173,3 +173,29 @@ def test_a_triply_charged_precursor_splits_each_fitted_ion_over_its_charges() ->
     assert share[singly < 400].max() < 0.1 and share[singly > 1400].min() > 0.9
     n = len(seq) - 1  # b1..b(n), then y1..y(n): each series grows in mass
     assert np.all(np.diff(share[:n]) >= -1e-12) and np.all(np.diff(share[n:]) >= -1e-12)
+
+
+def test_weak_ions_are_absent_or_clear_as_often_as_the_presence_rule_says() -> None:
+    from pyteomics_ref import fragment_ladder, residue_masses
+    from trmseq.presets import SimulationParams
+    from trmseq.synthetic import simulate_peaks
+
+    seq, tokens = "LAHYNKR", tuple("LAHYNKR")
+    params = SimulationParams(fitted_intensities=True, presence_ref=0.3, presence_power=1.0)
+    ions = np.r_[fragment_ladder(tokens, "b", 1), fragment_ladder(tokens, "y", 1)]  # pyteomics m/z
+    share = load_default().predict(seq, 2)
+    relative = share / share.max()
+    draws = 400
+    seen = np.zeros(len(ions))
+    for i in range(draws):
+        mz, intensity = simulate_peaks(seq, np.array(residue_masses(tokens)), 2, params, np.random.default_rng(i))
+        for j, m in enumerate(ions):
+            hit = np.abs(mz - m) < 1e-6
+            if hit.any():
+                seen[j] += 1
+                expected = relative[j] if relative[j] >= 0.3 else 0.3  # a weak ion comes at 0.3 of the top
+                assert intensity[hit][0] / 1e4 == pytest.approx(expected, rel=1e-6)
+    chance = np.minimum(1.0, relative / 0.3)
+    assert (chance < 1).sum() >= 3  # the peptide has weak ions to test
+    spread = np.sqrt(chance * (1 - chance) / draws)
+    assert np.all(np.abs(seen / draws - chance) <= 4 * spread + 1e-9)

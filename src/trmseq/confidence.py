@@ -29,6 +29,7 @@ FEATURES = (
     "ion_coverage",  # share of the peptide's bonds with a b or y ion observed
     "longest_ladder",  # longest run of consecutive observed bonds, over the bonds
     "search_gap",  # log-probability given up to fit the precursor (greedy path - this path)
+    "rival_gap",  # log-probability lead over the best other fitting peptide found, within +-20
     "weak_token_share",  # share of tokens scored below 0.5
     "halting_logit",  # the halting head at the step answered, capped at +-10
     "changed_last_step",  # 1 if the last recursion step changed the answer
@@ -36,6 +37,9 @@ FEATURES = (
     "charge",
     "charge_3_plus",  # 1 for precursors of charge 3 or more
 )
+
+# A peptide with no rival, or far ahead of it: a difference of 20 in log-probability is e^20.
+_RIVAL_CAP = 20.0
 
 
 def features(
@@ -52,11 +56,13 @@ def features(
     halting_logit: float,
     changed: bool,
     tol_da: float,
+    rival_log_prob: float | None = None,
 ) -> np.ndarray:
     """The :data:`FEATURES` of one candidate, as float64 of shape (len(FEATURES),).
 
     ``greedy_log_prob`` is the log-probability of the most probable path, fitting or not;
-    ``mz`` and ``intensity`` are the preprocessed peaks the model saw.
+    ``mz`` and ``intensity`` are the preprocessed peaks the model saw; ``rival_log_prob`` that
+    of the best other fitting peptide the search found (None: none, and the gap is 20).
     """
     scores = np.clip(np.asarray(aa_scores, dtype=np.float64), 1e-6, 1.0)
     explained, coverage, ladder = _fragment_evidence(residue_masses, mz, intensity, charge, tol_da)
@@ -64,7 +70,8 @@ def features(
     return np.array([
         np.log(scores).mean(), np.log(scores.min()), log_prob / max(1, len(scores)), float(fits),
         np.log1p(error), float(isotope or 0), explained, coverage, ladder,
-        min(greedy_log_prob - log_prob, 50.0), float((scores < 0.5).mean()),
+        min(greedy_log_prob - log_prob, 50.0), _RIVAL_CAP if rival_log_prob is None else
+        float(np.clip(log_prob - rival_log_prob, -_RIVAL_CAP, _RIVAL_CAP)), float((scores < 0.5).mean()),
         float(np.clip(halting_logit, -10, 10)), float(changed), float(len(residue_masses)),
         float(charge), float(charge >= 3),
     ])  # fmt: skip
@@ -121,7 +128,10 @@ class Calibrator:
         """Rebuild from :meth:`to_dict`; raises ValueError if it does not fit these features."""
         c = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
         if c.features != FEATURES:
-            raise ValueError(f"calibration for features {c.features}, not {FEATURES}")
+            missing = [f for f in FEATURES if f not in c.features]
+            unknown = [f for f in c.features if f not in FEATURES]
+            raise ValueError(f"made for other evidence features (missing {', '.join(missing) or 'none'}, "
+                             f"unknown {', '.join(unknown) or 'none'})")  # fmt: skip
         return c
 
 

@@ -90,7 +90,10 @@ class Runner:
         self.device = torch.device(device)
         self.n_sup = decode.n_sup or model.config.n_sup
         self.calibrator = calibrator
-        self._pool = decode.rerank if calibrator is not None and decode.rerank > 1 else 1
+        self._rerank = calibrator is not None and decode.rerank > 1
+        # At least two candidates, so that each one's evidence knows its best rival; extra
+        # ones cost nothing in a top-1 search (decode_batch).
+        self._pool = max(decode.top_k, decode.rerank, 2)
 
     @torch.no_grad()
     def infer(self, batch, keep_steps: bool = False) -> Inference:
@@ -175,31 +178,37 @@ class Runner:
         out = []
         for j, (spectrum, candidates) in enumerate(zip(spectra, decoded, strict=True)):
             greedy_log_prob = float(greedy_log_probs[j].sum())
-            evidence = [self._evidence(c, spectrum, greedy_log_prob, halting[j], moved[j])
-                        for c in candidates]  # fmt: skip
+            log_p = [c.log_prob for c in candidates]
+            rivals = [max(log_p[:i] + log_p[i + 1 :], default=None) for i in range(len(candidates))]
+            evidence = [self._evidence(c, spectrum, greedy_log_prob, halting[j], moved[j], rival)
+                        for c, rival in zip(candidates, rivals, strict=True)]  # fmt: skip
             order = list(range(len(candidates)))
-            if self._pool > 1:  # stable: ties keep the search's order
+            if self._rerank:  # stable: ties keep the search's order
                 order.sort(key=lambda i: -evidence[i].probability)  # type: ignore[operator]
             order = order[: self.decode.top_k]
             out.append(([candidates[i] for i in order], [evidence[i] for i in order]))
         return out
 
     def _evidence(self, c: Candidate, spectrum: Spectrum, greedy_log_prob: float, halting: float,
-                  changed: bool) -> Evidence:  # fmt: skip
+                  changed: bool, rival_log_prob: float | None) -> Evidence:  # fmt: skip
         return evidence(c, spectrum, self.tokenizer.vocab, self.decode.isotopes, greedy_log_prob, halting,
-                        changed, self.model.config.match_tol_da, self.calibrator)  # fmt: skip
+                        changed, self.model.config.match_tol_da, self.calibrator, rival_log_prob)  # fmt: skip
 
 
 def evidence(
     c: Candidate, spectrum: Spectrum, vocab: Vocabulary, isotopes: Sequence[int], greedy_log_prob: float,
     halting: float, changed: bool, tol_da: float, calibrator: Calibrator | None = None,
+    rival_log_prob: float | None = None,
 ) -> Evidence:  # fmt: skip
-    """How a candidate fits its (preprocessed) spectrum, and its probability with a calibration."""
+    """How a candidate fits its (preprocessed) spectrum, and its probability with a calibration.
+
+    ``rival_log_prob``: the log-probability of the best other fitting peptide decoded, if any.
+    """
     error, isotope = precursor_error_ppm(vocab.peptide_mass(c.peptide), spectrum.precursor_mz,
                                          spectrum.charge, isotopes)  # fmt: skip
     x = features(c.aa_scores, c.log_prob, greedy_log_prob, c.fits, error, isotope,
                  vocab.residue_masses(c.peptide), spectrum.mz, spectrum.intensity, spectrum.charge,
-                 halting, changed, tol_da)  # fmt: skip
+                 halting, changed, tol_da, rival_log_prob)  # fmt: skip
     p = float(calibrator.probability(x)) if calibrator is not None else None
     return Evidence(error, isotope, x, p)
 

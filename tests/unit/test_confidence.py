@@ -77,6 +77,21 @@ def test_fragment_evidence_against_pyteomics_ladders() -> None:
     assert x["search_gap"] == pytest.approx(1.0)
     assert x["log_abs_ppm_error"] == pytest.approx(np.log(4.0))
     assert (x["n_residues"], x["charge"], x["charge_3_plus"]) == (8, 2, 0)
+    assert x["rival_gap"] == 20.0  # no rival: as if far ahead
+
+
+def test_rival_gap_is_the_lead_over_the_best_other_peptide_within_20() -> None:
+    tokens = tuple("PEPTLDEK")
+    masses = np.array(residue_masses(tokens))
+    gap = FEATURES.index("rival_gap")
+
+    def lead(rival: float | None) -> float:
+        args = ((0.9,) * 8, -2.0, -1.0, True, 3.0, 0, masses, np.array([300.0]), np.ones(1), 2, 1.5, False, 0.02)
+        return float(features(*args, rival_log_prob=rival)[gap])
+
+    assert lead(-3.5) == pytest.approx(1.5)
+    assert lead(-1.25) == pytest.approx(-0.75)  # a candidate behind its rival
+    assert (lead(-40.0), lead(30.0), lead(None)) == (20.0, -20.0, 20.0)
 
 
 def test_show_annotates_the_ions_pyteomics_computes() -> None:

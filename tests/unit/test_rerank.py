@@ -57,3 +57,19 @@ def test_without_a_calibration_nothing_is_re_ranked(answers) -> None:
     for a, b in zip(search_order, plain, strict=True):
         assert [c.peptide for c in a.candidates] == [c.peptide for c in b.candidates]
         assert b.evidence[0].probability is None
+
+
+def test_each_answer_knows_its_best_rival(answers) -> None:
+    from trmseq.confidence import FEATURES
+
+    gap = FEATURES.index("rival_gap")
+    _, _, top3, plain = answers
+    # The search's own order is by log-probability: its first leads its rival by >= 0.
+    leads = [a.evidence[0].features[gap] for a in plain if a.candidates]
+    assert min(leads) >= 0 and any(0 < v < 20 for v in leads)
+    for a in top3:
+        if len(a.candidates) > 1:
+            log_p = [c.log_prob for c in a.candidates]
+            for i, e in enumerate(a.evidence):  # the rival may be a pool member not among the 3
+                best_shown = max(log_p[:i] + log_p[i + 1 :])
+                assert e.features[gap] <= min(20.0, max(-20.0, log_p[i] - best_shown)) + 1e-9

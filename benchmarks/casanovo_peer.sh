@@ -48,9 +48,10 @@ if [[ $# -ne 6 ]]; then
     sed -n '6p' "$0" | sed 's/^# //'
     exit 2
 fi
+for f in "$1" "$2" "$3"; do [[ -f "$f" ]] || { echo "error: $f: no such file" >&2; exit 1; }; done
 TRAIN=$(realpath "$1"); VAL=$(realpath "$2"); TEST=$(realpath "$3")
 MINUTES=$4; SIZE=$5; OUT=$6
-case "$SIZE" in small|default) ;; *) echo "size must be small or default" >&2; exit 2;; esac
+case "$SIZE" in small|default) ;; *) echo "error: size must be small or default, not $SIZE" >&2; exit 2;; esac
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 VENV=${CASANOVO_VENV:-/work/casanovo/venv}
@@ -58,15 +59,18 @@ CACHE=${CASANOVO_CACHE:-/work/casanovo/cache}
 TRMSEQ=${TRMSEQ:-/work/venv/bin/trmseq}
 THREADS=${THREADS:-1}
 PY="$VENV/bin/python"
-CONFIG="$HERE/casanovo_$SIZE.yaml"
+[[ -x "$VENV/bin/casanovo" ]] || { echo "error: $VENV: no Casanovo virtual environment (see this script's header)" >&2; exit 1; }
 
 export OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS
 export NUMBA_NUM_THREADS=$THREADS POLARS_MAX_THREADS=$THREADS RAYON_NUM_THREADS=$THREADS
-export XDG_CACHE_HOME=$CACHE CASANOVO_CONFIG=$CONFIG
+export XDG_CACHE_HOME=$CACHE
 export TQDM_DISABLE=1
 
 mkdir -p "$OUT/data" "$OUT/train"
 OUT=$(realpath "$OUT")
+CONFIG="$OUT/casanovo_$SIZE.yaml"
+"$PY" "$HERE/casanovo_peer.py" config "$SIZE" "$CONFIG"  # Casanovo's defaults + this benchmark's changes
+export CASANOVO_CONFIG=$CONFIG  # read by casanovo_peer.py prep
 log() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$OUT/bench.log"; }
 
 [[ -f "$CACHE/spectrum_utils/UNIMOD.pkl" ]] || "$PY" "$HERE/casanovo_peer.py" unimod-cache "$CACHE"

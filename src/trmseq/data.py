@@ -87,6 +87,7 @@ class AnnotatedSet:
         max_length: int,
         labels: Labels | None = None,
     ) -> None:
+        self.data = data
         self.counter = SkipCounter()
         self.examples: list[Example] = []
         self._order: tuple[tuple[int, int], np.ndarray] | None = None

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from trmseq.batch import SpectrumBatch, collate
+from trmseq.batch import Example, SpectrumBatch, collate
 from trmseq.data import AnnotatedSet, SyntheticStream
 from trmseq.tokenizer import Tokenizer
+from trmseq.variants import substitute
 
 TRAIN_DOMAIN, VALIDATION_DOMAIN = 0, 1  # keep synthetic training and validation spectra apart
 
@@ -27,7 +28,9 @@ class BatchMaker:
     """Builds the batch of one optimizer step: a pure function of the step, so resumable.
 
     Global example ``g = (step * world + rank) * batch_size + j`` is real with a seeded chance
-    of ``1 - synthetic_fraction`` (when real spectra are given) and synthetic otherwise.
+    of ``1 - synthetic_fraction`` (when real spectra are given) and synthetic otherwise; a real
+    one is replaced by a variant with substituted residues (:mod:`trmseq.variants`) with a
+    seeded chance of ``real_variants``.
     """
 
     synthetic: SyntheticStream
@@ -36,6 +39,7 @@ class BatchMaker:
     seed: int
     batch_size: int
     synthetic_fraction: float
+    real_variants: float = 0.0
     rank: int = 0
     world: int = 1
 
@@ -49,10 +53,19 @@ class BatchMaker:
                 and np.random.default_rng([self.seed, g]).random() >= self.synthetic_fraction
             )
             if use_real:
-                examples.append(self.real.example(g, self.seed))  # type: ignore[union-attr]
+                examples.append(self._real(g))
             else:
                 examples.append(self.synthetic.example(g, presets, weights))
         return collate(examples, self.tokenizer)
+
+    def _real(self, g: int) -> Example:
+        example = self.real.example(g, self.seed)  # type: ignore[union-attr]
+        rng = np.random.default_rng([self.seed, g, 1])
+        if self.real_variants > 0 and rng.random() < self.real_variants:
+            variant = substitute(example, self.tokenizer.vocab, self.real.data, rng)  # type: ignore[union-attr]
+            if variant is not None:
+                return variant
+        return example
 
 
 def _serve(maker: BatchMaker, requests, results) -> None:

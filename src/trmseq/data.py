@@ -62,7 +62,7 @@ class SyntheticStream:
             rng = np.random.default_rng([self.domain, self.seed, i, attempt])
             preset = presets[rng.choice(len(presets), p=np.asarray(weights) / sum(weights))]
             peptide = self.sampler.sample(rng)
-            charge = sample_charge(vocab.n_residues(peptide), rng, self.charges)
+            charge = sample_charge(vocab.residues(peptide), rng, self.charges)
             precursor, mz, intensity = synthesize(peptide, charge, vocab, PRESETS[preset], rng)
             spectrum = Spectrum(mz, intensity.astype(np.float32), precursor, charge,
                                 "synthetic", i, f"index={i}")  # fmt: skip

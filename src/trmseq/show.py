@@ -173,7 +173,7 @@ def _draw_one(ax, spectrum: Spectrum, peptide: Sequence[str], vocab: Vocabulary,
     n = len(masses)
     edges = np.r_[0.0, np.cumsum(masses)] + PROTON  # b-ion m/z at each bond, termini included
     seen = {0, n} | {m.number if m.series == "b" else n - m.number for m in matches}
-    letters = [vocab[t].residue for t in peptide if not vocab[t].is_nterm]
+    letters = list(vocab.residues(peptide))
     y = sign * 1.15
     for i, letter in enumerate(letters):
         solid = i in seen and i + 1 in seen

@@ -290,7 +290,7 @@ def synthesize(
 ) -> tuple[float, np.ndarray, np.ndarray]:
     """Return (precursor m/z, peak m/z, peak intensity) for one peptide at one charge."""
     masses = vocab.residue_masses(peptide)
-    residues = "".join(vocab[t].residue for t in peptide if not vocab[t].is_nterm)
+    residues = vocab.residues(peptide)
     mz_arr, int_arr = simulate_peaks(residues, masses, charge, params, rng)
     precursor = float(mz(vocab.peptide_mass(peptide), charge))
     if params.isotope_error_rate and rng.random() < params.isotope_error_rate:
@@ -321,7 +321,7 @@ def generate(
     for i in range(start, start + n):
         rng = np.random.default_rng([seed, i])
         peptide = sampler.sample(rng)
-        charge = sample_charge(vocab.n_residues(peptide), rng, charges)
+        charge = sample_charge(vocab.residues(peptide), rng, charges)
         precursor, mz_arr, int_arr = synthesize(peptide, charge, vocab, params, rng)
         yield Spectrum(
             mz=mz_arr,

@@ -173,6 +173,10 @@ class Vocabulary:
         """Return the peptide length in residues (an N-terminal modification is not one)."""
         return sum(1 for t in peptide if not self._by_name[t].is_nterm)
 
+    def residues(self, peptide: Sequence[str]) -> str:
+        """Return the peptide's residue letters, modifications left out (``M+15.995`` -> ``M``)."""
+        return "".join(self._by_name[t].residue for t in peptide)
+
     # -- reading -----------------------------------------------------------------------------
 
     def parse(self, text: str) -> tuple[str, ...]:

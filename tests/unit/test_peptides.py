@@ -121,8 +121,29 @@ def test_sampler_is_deterministic_per_generator() -> None:
 
 def test_sample_charge() -> None:
     rng = np.random.default_rng(0)
-    short = [sample_charge(7, rng) for _ in range(500)]
-    long = [sample_charge(30, rng) for _ in range(500)]
-    assert set(short) | set(long) <= {1, 2, 3, 4}
+    short = [sample_charge("PEPTLDEK", rng) for _ in range(500)]
+    long = [sample_charge("PEPTLDEAGSLVNAEFGTAVYQEDTLGNK", rng) for _ in range(500)]
+    basic = [sample_charge("PEHTKDERAK", rng) for _ in range(500)]  # H and two inner K/R
+    plain = [sample_charge("PEGTLDEAAK", rng) for _ in range(500)]  # same length, none
+    assert set(short) | set(long) | set(basic) <= {1, 2, 3, 4}
     assert np.mean(long) > np.mean(short)
-    assert {sample_charge(n, rng, (2, 3)) for n in range(1, 40) for _ in range(5)} <= {2, 3}
+    assert np.mean(basic) > np.mean(plain) + 0.4
+    # the last residue's K/R is the one every tryptic peptide has: it adds no charge
+    ends_r = np.mean([sample_charge("PEGTLDEAAR", rng) for _ in range(2000)])
+    ends_a = np.mean([sample_charge("PEGTLDEAAA", rng) for _ in range(2000)])
+    assert ends_r == pytest.approx(ends_a, abs=0.08)
+    assert np.mean(plain) == pytest.approx(2.0, abs=0.15)  # a plain 10-mer is a 2+ peptide
+    assert {sample_charge("A" * n, rng, (2, 3)) for n in range(1, 40) for _ in range(5)} <= {2, 3}
+
+
+def test_random_peptides_have_missed_cleavages_as_real_ones_do() -> None:
+    """About a quarter of real tryptic peptides carry an inner K/R (benchmarks/peptide_stats.py)."""
+    vocab = Vocabulary()
+    sampler = PeptideSampler(vocab, min_length=8, max_length=14)
+    inner = []
+    for i in range(3000):
+        residues = vocab.residues(sampler.sample(np.random.default_rng([2, i])))
+        inner.append(sum(aa in "KR" for aa in residues[:-1]))
+    counts = np.bincount(inner, minlength=4)
+    assert 0.17 < counts[1:].sum() / len(inner) < 0.30
+    assert counts[1] > 2 * counts[2] > 0  # one missed cleavage is far commoner than two

@@ -217,7 +217,7 @@ def modified_share(peptides: list[tuple[str, ...]]) -> tuple[float, float]:
 )
 def test_mod_rates(mod_rate: float, nterm_rate: float) -> None:
     sampler = PeptideSampler(VOCAB, mod_rate=mod_rate, nterm_rate=nterm_rate)
-    peptides = [sampler.sample(np.random.default_rng([3, i])) for i in range(600)]
+    peptides = [sampler.sample(np.random.default_rng([3, i])) for i in range(2000)]  # SE 0.011
     mods, nterm = modified_share(peptides)
     assert mods == pytest.approx(mod_rate, abs=0.06)
     assert nterm == pytest.approx(nterm_rate, abs=0.05)

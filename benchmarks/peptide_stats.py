@@ -22,7 +22,7 @@ import numpy as np
 from pyteomics import mgf
 
 from trmseq import peptides
-from trmseq.peptides import PeptideSampler
+from trmseq.peptides import PeptideSampler, basic_sites
 from trmseq.vocab import Vocabulary
 
 KINDS = ("single", "best-of-library", "consensus")
@@ -33,8 +33,10 @@ def real_peptides(path: Path) -> list[tuple[str, int]]:
     out = []
     for spectrum in mgf.read(str(path), use_index=False):
         params = spectrum["params"]
-        if params.get("kind", "single") in KINDS:
-            out.append((re.sub(r"[^A-Z]", "", params["seq"]), int(params["charge"][0])))
+        if "seq" in params and params.get("kind", "single") in KINDS:
+            # residue letters only: mass offsets (M+15.995) and ProForma names (M[Oxidation]) dropped
+            residues = re.sub(r"[^A-Z]", "", re.sub(r"\[[^\]]*\]", "", params["seq"]))
+            out.append((residues, int(params["charge"][0])))
     return out
 
 
@@ -53,10 +55,6 @@ def missed(seq: str) -> int:
     return seq[:-1].count("K") + seq[:-1].count("R")
 
 
-def basic(seq: str) -> int:
-    return missed(seq) + seq.count("H")
-
-
 def describe(name: str, rows: list[tuple[str, int]]) -> None:
     print(f"\n## {name}: {len(rows)} peptides")
     print("| length | n | inner K/R 0 / 1 / 2 / 3+ | charge 1 / 2 / 3 / 4+ |")
@@ -70,7 +68,7 @@ def describe(name: str, rows: list[tuple[str, int]]) -> None:
                   + " | " + " / ".join(f"{c[k] / len(part):.2f}" for k in range(1, 5)) + " |")  # fmt: skip
     print("| basic sites | n | | charge 1 / 2 / 3 / 4+ |")
     for b in range(4):
-        part = [z for s, z in rows if min(basic(s), 3) == b]
+        part = [z for s, z in rows if min(basic_sites(s), 3) == b]
         if part:
             c = Counter(min(z, 4) for z in part)
             print(f"| {b}{'+' if b == 3 else ''} | {len(part)} | | "
@@ -98,10 +96,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     for path in args.real:
+        if not path.is_file():
+            parser.error(f"{path}: no such file")
         rows = real_peptides(path)
+        if not rows:
+            parser.error(f"{path}: no annotated spectra (SEQ=) of KIND {', '.join(KINDS)}")
         describe(str(path), rows)
         fitted = log_loss(rows, lambda s: peptides.CHARGE_BASE + peptides.CHARGE_PER_RESIDUE * len(s)
-                          + peptides.CHARGE_PER_BASIC * basic(s), peptides.CHARGE_SD)  # fmt: skip
+                          + peptides.CHARGE_PER_BASIC * basic_sites(s), peptides.CHARGE_SD)  # fmt: skip
         by_length = log_loss(rows, lambda s: 1.0 + len(s) / 9.0, 0.5)  # the model before 2026-12-06
         print(f"charge log-loss: this model {fitted:.3f}, length alone {by_length:.3f}")
     describe(f"synthetic (seed {args.seed})", synthetic_peptides(args.n_synthetic, args.seed))

@@ -177,12 +177,17 @@ def fasta_peptides(
 # Precursor charge as round(CHARGE_BASE + CHARGE_PER_RESIDUE * length + CHARGE_PER_BASIC * basic
 # + N(0, CHARGE_SD)), with ``basic`` the H and the K/R other than the last residue: a
 # maximum-likelihood fit to the 1,326 training-side peptides of real_dev.mgf (on the test side
-# its log-loss is 0.41 per spectrum against 0.86 for a charge from length alone). Real 3+
+# its log-loss is 0.41 per peptide against 0.86 for a charge from length alone). Real 3+
 # peptides are the ones with extra basic sites, not only the long ones.
 CHARGE_BASE = 1.6
 CHARGE_PER_RESIDUE = 0.03
 CHARGE_PER_BASIC = 0.25
 CHARGE_SD = 0.4
+
+
+def basic_sites(residues: str) -> int:
+    """Residues beyond the C-terminal one that can hold a proton: every H, and K/R before the last."""
+    return residues[:-1].count("K") + residues[:-1].count("R") + residues.count("H")
 
 
 def sample_charge(
@@ -193,7 +198,6 @@ def sample_charge(
     The charge grows with length and with the basic residues (H, and K/R before the last
     residue) that can hold a proton.
     """
-    basic = residues[:-1].count("K") + residues[:-1].count("R") + residues.count("H")
-    mean = CHARGE_BASE + CHARGE_PER_RESIDUE * len(residues) + CHARGE_PER_BASIC * basic
+    mean = CHARGE_BASE + CHARGE_PER_RESIDUE * len(residues) + CHARGE_PER_BASIC * basic_sites(residues)
     z = int(round(mean + rng.normal(0.0, CHARGE_SD)))
     return int(np.clip(z, min(charges), max(charges)))

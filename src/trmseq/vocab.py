@@ -171,7 +171,7 @@ class Vocabulary:
 
     def n_residues(self, peptide: Sequence[str]) -> int:
         """Return the peptide length in residues (an N-terminal modification is not one)."""
-        return sum(1 for t in peptide if not self._by_name[t].is_nterm)
+        return len(self.residues(peptide))
 
     def residues(self, peptide: Sequence[str]) -> str:
         """Return the peptide's residue letters, modifications left out (``M+15.995`` -> ``M``)."""

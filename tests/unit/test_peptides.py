@@ -132,7 +132,7 @@ def test_sample_charge() -> None:
     ends_r = np.mean([sample_charge("PEGTLDEAAR", rng) for _ in range(2000)])
     ends_a = np.mean([sample_charge("PEGTLDEAAA", rng) for _ in range(2000)])
     assert ends_r == pytest.approx(ends_a, abs=0.08)
-    assert np.mean(plain) == pytest.approx(2.0, abs=0.15)  # a plain 10-mer is a 2+ peptide
+    assert np.mean(np.array(plain) == 2) > 0.7  # a plain 10-mer is mostly 2+ (real: 92%)
     assert {sample_charge("A" * n, rng, (2, 3)) for n in range(1, 40) for _ in range(5)} <= {2, 3}
 
 

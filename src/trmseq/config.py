@@ -188,6 +188,8 @@ class DecodeConfig:
     beam: int = _opt(256, "states kept per slot by the mass-constrained search")
     top_k: int = _opt(1, "candidates reported per spectrum")
     rerank: int = _opt(5, "search candidates re-ranked by the calibrated probability; 1: the search's order")
+    rival_beam: int = _opt(32, "with a calibrated model: beam of a second search that keeps 3 peptides per "
+                           "state, adding same-mass rivals (swapped residues) to the candidates; 0: none")
     n_sup: int = _opt(0, "supervision steps at inference instead of model.n_sup; 0: model.n_sup")
     halting: bool = _opt(True, "stop refining a spectrum once the halting head says it is right")
     batch_size: int = _opt(128, "spectra per forward pass")
@@ -198,7 +200,7 @@ class DecodeConfig:
                "decode.isotopes: one or more offsets within -2..5")  # fmt: skip
         _check(self.beam >= 1 and self.top_k >= 1 and self.rerank >= 1 and self.batch_size >= 1,
                "decode.beam, decode.top_k, decode.rerank and decode.batch_size >= 1")  # fmt: skip
-        _check(self.n_sup >= 0, "decode.n_sup >= 0")
+        _check(self.n_sup >= 0 and self.rival_beam >= 0, "decode.n_sup >= 0 and decode.rival_beam >= 0")
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ from trmseq.spectrum import Spectrum
 from trmseq.tokenizer import BLANK, Tokenizer, ctc_collapse, ctc_runs
 from trmseq.vocab import Vocabulary
 
+_RIVALS_PER_STATE = 3  # peptides each state keeps in the search for rivals (decode.rival_beam)
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -117,7 +119,7 @@ def mass_constrained(
 
 def decode_batch(
     log_probs: torch.Tensor, spectra: Sequence[Spectrum], tokenizer: Tokenizer, decode: DecodeConfig,
-    pool: int = 0,
+    pool: int = 0, rivals: bool = False,
 ) -> list[list[Candidate]]:
     """Each spectrum's greedy answer if it fits the precursor, else the search's best ones.
 
@@ -126,7 +128,8 @@ def decode_batch(
     fitting, when no path fits. The search returns ``max(pool, decode.top_k)`` candidates (more
     than ``top_k`` for a re-ranking to choose from: the extra ones from the best fitting final
     states, at no extra cost); a greedy answer that fits is searched further only for
-    ``top_k`` > 1.
+    ``top_k`` > 1. With ``rivals`` (a calibrated model) and ``decode.rival_beam``, a top-1
+    search also adds the fitting peptides of a narrow search that keeps several per state.
     """
     vocab = tokenizer.vocab
     observed = [float(neutral_mass(s.precursor_mz, s.charge)) for s in spectra]
@@ -150,12 +153,27 @@ def decode_batch(
         return answers
     found = search(log_probs[need], [observed[j] for j in need], tokenizer, decode.precursor_tol_ppm,
                    decode.isotopes, decode.beam, max(pool, decode.top_k), decode.top_k)  # fmt: skip
+    if rivals and decode.rival_beam and decode.top_k == 1:
+        # A top-1 search keeps one peptide per state (mass, last class), so it never holds two
+        # that differ only by swapped or isobaric residues before the last: the mistakes that
+        # remain at the top. A narrow search keeping three per state finds them for little.
+        more = search(log_probs[need], [observed[j] for j in need], tokenizer, decode.precursor_tol_ppm,
+                      decode.isotopes, decode.rival_beam, max(pool, 1), _RIVALS_PER_STATE)  # fmt: skip
+        found = [first + extra for first, extra in zip(found, more, strict=True)]
     for j, paths_j in zip(need, found, strict=True):
-        candidates = [path_candidate(path, probs[j], tokenizer, score, True) for path, score in paths_j]
+        candidates = _distinct([path_candidate(path, probs[j], tokenizer, score, True) for path, score in paths_j])
         candidates = [c for c in candidates if _valid(c.peptide, vocab)]
         if candidates:
             answers[j] = candidates
     return answers
+
+
+def _distinct(candidates: list[Candidate]) -> list[Candidate]:
+    """The first candidate of each peptide, in order (two searches may find one peptide by two paths)."""
+    out: dict[tuple[str, ...], Candidate] = {}
+    for c in candidates:
+        out.setdefault(c.peptide, c)
+    return list(out.values())
 
 
 def decode_spectrum(

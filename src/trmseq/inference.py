@@ -172,7 +172,10 @@ class Runner:
     def _ranked(self, log_probs: torch.Tensor, q: torch.Tensor, changed: torch.Tensor,
                 spectra: Sequence[Spectrum]) -> list[tuple[list[Candidate], list[Evidence]]]:  # fmt: skip
         """Per spectrum: its ``top_k`` candidates, best first, and their evidence."""
-        decoded = decode_batch(log_probs, spectra, self.tokenizer, self.decode, self._pool)
+        # With a calibration, rivals (decode.rival_beam) join the pool whether or not it re-ranks, so
+        # that a peptide's probability (its lead over its best rival) does not depend on --rerank.
+        rivals = self.calibrator is not None
+        decoded = decode_batch(log_probs, spectra, self.tokenizer, self.decode, self._pool, rivals)
         greedy_log_probs = log_probs.max(-1).values.cpu().numpy()
         halting, moved = q.cpu().tolist(), changed.cpu().tolist()
         out = []

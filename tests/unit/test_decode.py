@@ -8,6 +8,7 @@ peptide's best path: the top-k list a user of ``--top-k`` should get.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 
@@ -250,3 +251,35 @@ def test_greedy_decode_collapses_repeats_and_blanks() -> None:
     for t, c in enumerate(path):
         logits[0, t, c] = 5.0
     assert greedy_decode(logits, TOKENIZER) == [("G", "G", "A")]
+
+
+def test_rivals_add_what_one_peptide_per_state_cannot_hold() -> None:
+    """AGS and GAS share mass and last class, so a top-1 search keeps only the better one; with
+    ``rivals`` the narrow search that keeps three per state adds the other, scored as brute
+    force scores it, after the main search's candidates (for a spectrum that needs the search)."""
+    from trmseq.decode import decode_batch
+    from trmseq.spectrum import Spectrum
+
+    log_probs = np.full((N_SLOTS, TOKENIZER.n_classes), OFF)
+    g, a, s = TOKENIZER.encode(("G", "A", "S"))
+    log_probs[:, 0] = np.log(0.9)  # blank
+    log_probs[0, [a, g, 0]] = np.log([0.5, 0.45, 0.05])
+    log_probs[1, [g, a, 0]] = np.log([0.5, 0.45, 0.05])
+    log_probs[2, [s, 0]] = np.log([0.45, 0.55])  # the greedy answer, AG, misses the precursor
+    observed = ref.AA["A"] + ref.AA["G"] + ref.AA["S"] + ref.H2O
+    expected = brute_force(log_probs, observed)
+    assert [p for _, p in expected[:2]] == [("A", "G", "S"), ("G", "A", "S")]
+    spectrum = Spectrum(np.zeros(1), np.ones(1, np.float32), (observed + 2 * ref.PROTON) / 2, 2, "x.mgf", 0, "index=0")
+    lp = torch.tensor(log_probs[None])
+    decode = DecodeConfig(mass_control=True)
+    peptides = lambda found: [c.peptide for c in found[0]]  # noqa: E731
+    alone = decode_batch(lp, [spectrum], TOKENIZER, decode, pool=5)
+    assert ("A", "G", "S") in peptides(alone) and ("G", "A", "S") not in peptides(alone)
+    assert peptides(decode_batch(lp, [spectrum], TOKENIZER, decode, pool=5, rivals=False)) == peptides(alone)
+    no_beam = dataclasses.replace(decode, rival_beam=0)
+    assert peptides(decode_batch(lp, [spectrum], TOKENIZER, no_beam, pool=5, rivals=True)) == peptides(alone)
+    with_rivals = decode_batch(lp, [spectrum], TOKENIZER, decode, pool=5, rivals=True)[0]
+    assert [c.peptide for c in with_rivals][: len(alone[0])] == peptides(alone)
+    assert len({c.peptide for c in with_rivals}) == len(with_rivals)
+    rival = next(c for c in with_rivals if c.peptide == ("G", "A", "S"))
+    assert rival.fits and rival.log_prob == pytest.approx(expected[1][0], abs=1e-9)

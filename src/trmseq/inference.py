@@ -78,8 +78,9 @@ class Runner:
         place where the inference depth is resolved.
     calibrator
         Turns each candidate's evidence into a probability; with one and ``decode.rerank`` > 1,
-        the search's first ``max(decode.top_k, decode.rerank)`` candidates are re-ranked by it
-        (for a spectrum whose greedy answer fits the precursor, with ``top_k`` 1: that answer).
+        the search's first ``max(decode.top_k, decode.rerank)`` candidates, and the same-mass
+        rivals of ``decode.rival_beam``, are re-ranked by it (for a spectrum whose greedy answer
+        fits the precursor, with ``top_k`` 1: that answer).
     """
 
     def __init__(self, model: TRM, tokenizer: Tokenizer, decode: DecodeConfig,

@@ -46,7 +46,10 @@ def main() -> None:
         for name, tensor in first["weights"].items()
     }
     # No training state (a soup cannot resume a run) and no calibration (it was for other weights).
-    checkpoint.save(args.output, first["config"], weights, max(c["step"] for _, c in chosen))
+    try:
+        checkpoint.save(args.output, first["config"], weights, max(c["step"] for _, c in chosen))
+    except TrmseqError as e:
+        sys.exit(f"error: {e}")
     for path, payload in chosen:
         print(f"{path}\t{_minutes(payload):.0f} min")
     print(f"averaged {len(chosen)} of {len(payloads)} checkpoints into {args.output}")

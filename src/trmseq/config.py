@@ -200,7 +200,8 @@ class DecodeConfig:
                "decode.isotopes: one or more offsets within -2..5")  # fmt: skip
         _check(self.beam >= 1 and self.top_k >= 1 and self.rerank >= 1 and self.batch_size >= 1,
                "decode.beam, decode.top_k, decode.rerank and decode.batch_size >= 1")  # fmt: skip
-        _check(self.n_sup >= 0 and self.rival_beam >= 0, "decode.n_sup >= 0 and decode.rival_beam >= 0")
+        _check(self.n_sup >= 0, "decode.n_sup >= 0")
+        _check(self.rival_beam >= 0, "decode.rival_beam >= 0 (0: no search for rivals)")
 
 
 @dataclass(frozen=True)

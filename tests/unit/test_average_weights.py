@@ -51,3 +51,10 @@ def test_another_model_is_refused_in_one_line(tmp_path):
     assert done.returncode != 0
     assert done.stderr.strip().count("\n") == 0 and "b.ckpt: another model" in done.stderr
     assert not (tmp_path / "soup.ckpt").exists()
+
+
+def test_an_unwritable_output_is_one_line(tmp_path):
+    _save(tmp_path / "a.ckpt", tiny_config(), seed=1, minutes=40)
+    done = _run(tmp_path / "no" / "soup.ckpt", tmp_path / "a.ckpt")
+    assert done.returncode != 0
+    assert done.stderr.strip().count("\n") == 0 and "soup.ckpt: cannot write here" in done.stderr

@@ -74,6 +74,7 @@ def test_partial_config(tmp_path: Path) -> None:
         ("data:\n  min_mz: 3000\n", "min_mz"),
         ("data:\n  min_charge: 0\n", "min_charge"),
         ("data:\n  n_peaks: 0\n", "n_peaks"),
+        ("decode:\n  rival_beam: -1\n", "decode.rival_beam"),
         ("- a\n- b\n", "mapping"),
         ("data: 5\n", "data"),
         ("data: [1, 2]\n", "data"),

@@ -71,7 +71,7 @@ DOCUMENTED_OPTIONS = {
               "--device", "--workers", "--config"],
     "overfit": ["--max-steps", "--max-time", "--config"],
     "predict": ["-o", "--model", "--top-k", "--tolerance", "--halting", "--no-halting", "--config"],
-    "evaluate": ["--model", "--predictions", "--json", "--plot", "--config"],
+    "evaluate": ["--model", "--predictions", "--json", "--plot", "--tolerance", "--config"],
 }  # fmt: skip
 
 

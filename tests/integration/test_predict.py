@@ -162,6 +162,21 @@ def test_evaluate_with_model_and_with_predictions(model: Path, tmp_path: Path,
     assert again.exit_code == 0, again.output
 
 
+def test_evaluate_tolerance_is_the_precursor_tolerance(model: Path, tmp_path: Path,
+                                                      casanovo_sample: Path) -> None:  # fmt: skip
+    def fitting(*options: str) -> int:
+        report = tmp_path / "r.json"
+        result = runner.invoke(app, ["evaluate", str(casanovo_sample), "--model", str(model),
+                                     "--json", str(report), *options])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        return json.loads(report.read_text())["fits_precursor"]
+
+    # The barely trained model's flat outputs fit many peptides within 50 ppm; within 0.001 ppm
+    # none of the 10 fits (the nearest peptide mass lies further from any precursor).
+    assert fitting() >= 5
+    assert fitting("--tolerance", "0.001") == 0
+
+
 def _file(name: str, content: str | bytes):
     def make(folder: Path) -> Path:
         path = folder / name

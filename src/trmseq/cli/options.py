@@ -30,6 +30,9 @@ RerankOption = Annotated[
     typer.Option(min=1, help=(
         "Re-rank the search's first N candidates by the calibrated probability (default 5; 1: off).")),
 ]
+ToleranceOption = Annotated[
+    float | None, typer.Option(min=0.0, help="Precursor tolerance in ppm (default 50).")
+]
 ModelOption = Annotated[
     Path | None,
     typer.Option("--model", "-m", help="Checkpoint (default: $TRMSEQ_MODEL, else the bundled model)."),

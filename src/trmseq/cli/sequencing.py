@@ -19,6 +19,7 @@ from trmseq.cli.options import (
     ModelOption,
     NSupOption,
     RerankOption,
+    ToleranceOption,
 )
 from trmseq.errors import ConfigError
 from trmseq.terminal import ConfigOption, ThreadsOption, err, handle_errors, progress, secondary_process, use_threads
@@ -37,9 +38,7 @@ def predict(
     rerank: RerankOption = None,
     n_sup: NSupOption = None,
     halting: HaltingOption = None,
-    tolerance: Annotated[
-        float | None, typer.Option(min=0.0, help="Precursor tolerance in ppm (default 50).")
-    ] = None,
+    tolerance: ToleranceOption = None,
     max_q: Annotated[
         float | None,
         typer.Option(min=0.0, max=1.0, help="Keep only PSMs with a q-value at most this (e.g. 0.01)."),
@@ -97,6 +96,7 @@ def evaluate(
     n_sup: NSupOption = None,
     halting: HaltingOption = None,
     rerank: RerankOption = None,
+    tolerance: ToleranceOption = None,
     batch_size: Annotated[int | None, typer.Option(min=1, help="Spectra per forward pass.")] = None,
     device: DeviceOption = "auto",
     labels: LabelsOption = None,
@@ -132,7 +132,8 @@ def evaluate(
             else:
                 ev = report.evaluate_model(
                     files, model, cfg, device,
-                    dict(n_sup=n_sup, halting=halting, rerank=rerank, batch_size=batch_size),
+                    dict(n_sup=n_sup, halting=halting, rerank=rerank, batch_size=batch_size,
+                         precursor_tol_ppm=tolerance),
                     on_spectra=lambda n: bar.advance(task, n), labels=table,
                 )  # fmt: skip
         except InputError as e:  # e.g. nothing to evaluate: say what became of the labels

@@ -139,7 +139,6 @@ class TrainConfig:
     nterm_rate: float = _opt(0.05, "chance of a synthetic N-terminal modification")
     synthetic_fraction: float = _opt(0.5, "with --train files: share of synthetic spectra per batch")
     real_variants: float = _opt(0.0, "share of the real spectra replaced by a variant with 1-2 residues substituted")
-    variant_swaps: float = _opt(0.0, "share of those variants that swap two neighbouring residues instead")
     val_every: int = _opt(500, "validate every this many steps")
     val_every_minutes: float = _opt(0.0, "validate every this many minutes instead (0: use val_every)")
     val_size: int = _opt(512, "synthetic validation spectra when no --val files are given")
@@ -175,8 +174,7 @@ class TrainConfig:
                "train.min_length <= train.start_length <= train.max_length")  # fmt: skip
         _check(0 <= self.mod_rate <= 1 and 0 <= self.nterm_rate <= 1, "rates within [0, 1]")
         _check(0 <= self.synthetic_fraction <= 1, "0 <= train.synthetic_fraction <= 1")
-        _check(0 <= self.real_variants <= 1 and 0 <= self.variant_swaps <= 1,
-               "train.real_variants and train.variant_swaps within [0, 1]")  # fmt: skip
+        _check(0 <= self.real_variants <= 1, "0 <= train.real_variants <= 1")
         _check(self.workers >= 0, "train.workers >= 0")
 
 

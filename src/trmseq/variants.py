@@ -38,13 +38,8 @@ def substitute(
     data: DataConfig,
     rng: np.random.Generator,
     max_substitutions: int = 2,
-    swap_share: float = 0.0,
 ) -> Example | None:
     """Return a variant of a preprocessed, annotated spectrum with 1..max residues replaced.
-
-    With a chance of ``swap_share`` two neighbouring residues trade places instead, so that the
-    precursor stays and only the ions that hold one of the two move: the ladder, not the
-    composition, tells the variant from the original.
 
     Returns None when the peptide has no residue that may be replaced.
     """
@@ -57,22 +52,13 @@ def substitute(
     choices = [t for t in vocab.tokens if not t.is_nterm and t.residue not in KEPT]
     if not sites:
         return None
+    n = int(rng.integers(1, max_substitutions + 1))
     new = list(peptide)
     delta = np.zeros(len(tokens))
-    if swap_share > 0 and rng.random() < swap_share:
-        pairs = [i for i in sites if i + 1 in sites and abs(tokens[i].mass - tokens[i + 1].mass) > 0.05]
-        if not pairs:
-            return None
-        i = pairs[int(rng.integers(len(pairs)))]
-        new[i], new[i + 1] = new[i + 1], new[i]
-        delta[i] = tokens[i + 1].mass - tokens[i].mass
-        delta[i + 1] = -delta[i]
-    else:
-        n = int(rng.integers(1, max_substitutions + 1))
-        for i in rng.choice(sites, size=min(n, len(sites)), replace=False):
-            options = [t for t in choices if abs(t.mass - tokens[i].mass) > 0.05]
-            pick = options[int(rng.integers(len(options)))]
-            new[i], delta[i] = pick.name, pick.mass - tokens[i].mass
+    for i in rng.choice(sites, size=min(n, len(sites)), replace=False):
+        options = [t for t in choices if abs(t.mass - tokens[i].mass) > 0.05]
+        pick = options[int(rng.integers(len(options)))]
+        new[i], delta[i] = pick.name, pick.mass - tokens[i].mass
     if tokens[0].is_nterm:  # residue_masses folds the N-terminal token into the first residue
         delta = np.concatenate([[delta[0] + delta[1]], delta[2:]])
     shifts = _peak_shifts(spectrum.mz, vocab.residue_masses(peptide), delta, spectrum.charge)

@@ -30,7 +30,7 @@ class BatchMaker:
     Global example ``g = (step * world + rank) * batch_size + j`` is real with a seeded chance
     of ``1 - synthetic_fraction`` (when real spectra are given) and synthetic otherwise; a real
     one is replaced by a variant with substituted residues (:mod:`trmseq.variants`) with a
-    seeded chance of ``real_variants``, of which ``variant_swaps`` swap two residues instead.
+    seeded chance of ``real_variants``.
     """
 
     synthetic: SyntheticStream
@@ -40,7 +40,6 @@ class BatchMaker:
     batch_size: int
     synthetic_fraction: float
     real_variants: float = 0.0
-    variant_swaps: float = 0.0
     rank: int = 0
     world: int = 1
 
@@ -63,8 +62,7 @@ class BatchMaker:
         example = self.real.example(g, self.seed)  # type: ignore[union-attr]
         rng = np.random.default_rng([self.seed, g, 1])
         if self.real_variants > 0 and rng.random() < self.real_variants:
-            variant = substitute(example, self.tokenizer.vocab, self.real.data, rng,  # type: ignore[union-attr]
-                                 swap_share=self.variant_swaps)  # fmt: skip
+            variant = substitute(example, self.tokenizer.vocab, self.real.data, rng)  # type: ignore[union-attr]
             if variant is not None:
                 return variant
         return example

@@ -149,8 +149,7 @@ class Trainer:
         self.maker = BatchMaker(synthetic=self.synthetic, real=self.real, tokenizer=self.tokenizer,
                                 seed=seed, batch_size=t.batch_size,
                                 synthetic_fraction=t.synthetic_fraction,
-                                real_variants=t.real_variants, variant_swaps=t.variant_swaps,
-                                rank=self.rank,
+                                real_variants=t.real_variants, rank=self.rank,
                                 world=self.world)  # fmt: skip
         self._prefetch: Prefetch | None = None
         self.validation = self._validation_set() if self.rank == 0 else []

@@ -75,6 +75,9 @@ def load(path: str | Path) -> dict[str, Any]:
         format, or holds an invalid configuration.
     """
     path = Path(path)
+    if path.is_dir():
+        hint = "; a training run's model is its best.ckpt" if (path / "best.ckpt").exists() else ""
+        raise CheckpointError(f"{path}: is a folder, not a checkpoint file{hint}")
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
     try:
@@ -85,6 +88,8 @@ def load(path: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"{path}: {_unreadable(path, e)}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path}: a PyTorch file, but not a trmseq checkpoint")
+    if not isinstance(payload.get("version", 0), int):
+        raise CheckpointError(f"{path}: corrupt checkpoint (format version {payload['version']!r})")
     if payload.get("version", 0) > VERSION:
         raise CheckpointError(
             f"{path}: checkpoint format {payload['version']} is newer than this trmseq "

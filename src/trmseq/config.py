@@ -149,8 +149,9 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "max_steps", "val_every", "val_size", "checkpoint_every",
-                     "log_every", "min_length"):  # fmt: skip
+                     "log_every"):  # fmt: skip
             _check(getattr(self, name) >= 1, f"train.{name} >= 1")
+        _check(self.min_length >= 2, "train.min_length >= 2 (a peptide needs two residues to fragment)")
         _check(self.lr > 0 and self.weight_decay >= 0, "train.lr > 0 and train.weight_decay >= 0")
         _check(self.warmup_steps >= 0 and self.max_minutes >= 0 and self.val_every_minutes >= 0,
                "non-negative train.warmup_steps, train.max_minutes, train.val_every_minutes")  # fmt: skip
@@ -195,11 +196,13 @@ class DecodeConfig:
     batch_size: int = _opt(128, "spectra per forward pass")
 
     def __post_init__(self) -> None:
-        _check(self.precursor_tol_ppm > 0, "decode.precursor_tol_ppm > 0")
+        _check(0 < self.precursor_tol_ppm < float("inf"), "decode.precursor_tol_ppm > 0 and finite")
         _check(len(self.isotopes) >= 1 and all(-2 <= k <= 5 for k in self.isotopes),
                "decode.isotopes: one or more offsets within -2..5")  # fmt: skip
         _check(self.beam >= 1 and self.top_k >= 1 and self.rerank >= 1 and self.batch_size >= 1,
                "decode.beam, decode.top_k, decode.rerank and decode.batch_size >= 1")  # fmt: skip
+        # Each extra candidate is kept in every search state: top 10 costs about 40x top 1.
+        _check(self.top_k <= 20, "decode.top_k <= 20 (the search's cost grows with it)")
         _check(self.n_sup >= 0, "decode.n_sup >= 0")
         _check(self.rival_beam >= 0, "decode.rival_beam >= 0 (0: no search for rivals)")
 
@@ -254,6 +257,8 @@ def load(path: str | Path | None = None) -> Config:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as e:
         raise ConfigError(f"{path}: cannot read configuration ({e.strerror})") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not a UTF-8 text file (byte {e.start}); expected YAML") from None
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
     try:

@@ -193,7 +193,7 @@ def predict_files(
     from trmseq.device import join_torchrun, process_device, resolve_device
     from trmseq.errors import ConfigError
     from trmseq.io.atomic import atomic_write
-    from trmseq.io.mztab import write_mztab, write_tsv
+    from trmseq.io.mztab import tsv_cell, write_mztab, write_tsv
     from trmseq.paths import resolve_model
 
     suffix = output.suffix.lower()
@@ -220,7 +220,8 @@ def predict_files(
                 ("isotopes", ",".join(map(str, decode.isotopes))), ("n_sup", str(predictor.runner.n_sup)),
                 ("halting", str(decode.halting).lower()), ("beam", str(decode.beam)),
                 ("top_k", str(decode.top_k)),
-                ("rerank", str(decode.rerank if calibrator is not None else 1))]  # fmt: skip
+                ("rerank", str(decode.rerank if calibrator is not None else 1)),
+                ("rival_beam", str(decode.rival_beam if calibrator is not None else 0))]  # fmt: skip
     skipped: list[PSM] = []
     n_fit = 0
 
@@ -257,7 +258,8 @@ def predict_files(
         handle.write("file\tspectra_ref\ttitle\treason\n")
         for psm in skipped:
             s = psm.spectrum
-            handle.write(f"{s.file}\tms_run[{run_of[s.file]}]:{s.ref}\t{s.title or ''}\t{psm.skip_reason}\n")
+            cells = (s.file, f"ms_run[{run_of[s.file]}]:{s.ref}", s.title or "", psm.skip_reason or "")
+            handle.write("\t".join(map(tsv_cell, cells)) + "\n")
     return Summary(counter, n_rows, n_fit, log, n_above_q)
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from trmseq.config import DataConfig
+from trmseq.constants import UNIMOD
 from trmseq.errors import PeptideError
 from trmseq.io import read_spectra
 from trmseq.labels import Labels
@@ -23,16 +24,31 @@ from trmseq.vocab import Vocabulary
 ANNOTATION_TOL_PPM = 50.0
 ANNOTATION_ISOTOPES = (-1, 0, 1, 2)
 NO_LABEL = "no label (in the --labels files)"
+CARBAMIDOMETHYL = UNIMOD["Carbamidomethyl"][1]
 
 
-def _off_precursor(peptide: tuple[str, ...], spectrum: Spectrum, vocab: Vocabulary) -> bool:
-    """Whether the peptide misses the precursor at every isotope offset -1..2."""
+def _off_precursor(peptide: tuple[str, ...], spectrum: Spectrum, vocab: Vocabulary, shift: float = 0.0) -> bool:
+    """Whether the peptide (its mass plus ``shift``) misses the precursor at every isotope offset -1..2."""
     if spectrum.charge is None or spectrum.charge <= 0:
         return False
     error, _ = precursor_error_ppm(
-        vocab.peptide_mass(peptide), spectrum.precursor_mz, spectrum.charge, ANNOTATION_ISOTOPES
+        vocab.peptide_mass(peptide) + shift, spectrum.precursor_mz, spectrum.charge, ANNOTATION_ISOTOPES
     )
     return abs(error) > ANNOTATION_TOL_PPM
+
+
+def _mass_problem(peptide: tuple[str, ...], spectrum: Spectrum, vocab: Vocabulary, what: str) -> str | None:
+    """Why the peptide's mass rules it out as the spectrum's label, or None if it fits.
+
+    Some libraries (NIST's BSA consensus spectra) leave C unmodified where trmseq reads a plain
+    C as carbamidomethyl C; such labels get a reason that says so.
+    """
+    if not _off_precursor(peptide, spectrum, vocab):
+        return None
+    n_cam = sum(vocab.residues([t]) == "C" and t != "C" for t in peptide)
+    if n_cam and not _off_precursor(peptide, spectrum, vocab, -n_cam * CARBAMIDOMETHYL):
+        return f"{what} mass off the precursor unless C is unmodified (trmseq reads C as C+57.021)"
+    return f"{what} mass off the precursor by more than {ANNOTATION_TOL_PPM:g} ppm"
 
 
 def read_annotation(spectrum: Spectrum, vocab: Vocabulary) -> tuple[str, ...] | str:
@@ -43,9 +59,7 @@ def read_annotation(spectrum: Spectrum, vocab: Vocabulary) -> tuple[str, ...] | 
         peptide = vocab.parse(spectrum.annotation)
     except PeptideError as e:
         return f"annotation: {e.reason}"
-    if _off_precursor(peptide, spectrum, vocab):
-        return f"annotation mass off the precursor by more than {ANNOTATION_TOL_PPM:g} ppm"
-    return peptide
+    return _mass_problem(peptide, spectrum, vocab, "annotation") or peptide
 
 
 def read_label(
@@ -65,8 +79,8 @@ def read_label(
     if isinstance(peptide, str):
         labels.settle(peptide)
         return spectrum, f"label: {peptide}", True
-    if _off_precursor(peptide, spectrum, vocab):
-        reason = f"label mass off the precursor by more than {ANNOTATION_TOL_PPM:g} ppm"
+    reason = _mass_problem(peptide, spectrum, vocab, "label")
+    if reason is not None:
         labels.settle(reason)
         return spectrum, reason, True
     return spectrum, peptide, True

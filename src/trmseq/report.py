@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,8 @@ from trmseq.paths import resolve_model
 from trmseq.reading import usable_spectra
 from trmseq.spectrum import SkipCounter
 from trmseq.vocab import Vocabulary
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -109,7 +112,8 @@ def evaluate_model(
     counter = SkipCounter()
     examples = list(usable_spectra(files, config.data, counter, vocab, labels))
     if not examples:
-        raise InputError(f"{', '.join(map(str, files))}: no usable annotated spectra to evaluate")
+        raise InputError(f"{', '.join(map(str, files))}: no usable annotated spectra to evaluate"
+                         f"{_skips(counter)}")  # fmt: skip
     if on_spectra is not None:
         on_spectra(counter.n_skipped)  # done with those: progress counts every spectrum read
     truths = [p for _, p in examples]
@@ -176,14 +180,27 @@ def evaluate_predictions(
     With ``labels`` the true peptides come from identification files, not ``SEQ=``.
     """
     vocab = config.vocab.build()
-    table = _read_predictions(predictions, files)
+    table = _read_predictions(predictions)
+    # Results moved along with their spectra still name the old folder: match by file name
+    # where the name is unambiguous.
+    names: dict[str, set[str]] = {}
+    for file, _ in table:
+        names.setdefault(Path(file).name, set()).add(file)
     counter = SkipCounter()
     truths, charges, preds, scores = [], [], [], []
-    n_fit = 0
+    n_fit = n_matched = 0
+    by_name: set[Path] = set()
     for spectrum, peptide in usable_spectra(files, config.data, counter, vocab, labels):
         truths.append(peptide)
         charges.append(spectrum.charge)
-        row = table.get((str(Path(spectrum.file).resolve()), spectrum.ref))
+        file = Path(spectrum.file).resolve()
+        same_name = names.get(file.name, set())
+        row = table.get((str(file), spectrum.ref))
+        if row is None and len(same_name) == 1:
+            row = table.get((next(iter(same_name)), spectrum.ref))
+            if row is not None and file not in by_name:
+                by_name.add(file)
+                logger.warning("%s names %s; matched to %s by file name", predictions, next(iter(same_name)), file)
         if row is None:
             preds.append(None)
             scores.append(-2.0)
@@ -195,14 +212,27 @@ def evaluate_predictions(
             preds.append(None)
         scores.append(score)
         n_fit += score >= 0
+        n_matched += 1
     if not truths:
-        raise InputError(f"{', '.join(map(str, files))}: no usable annotated spectra to evaluate")
+        raise InputError(f"{', '.join(map(str, files))}: no usable annotated spectra to evaluate"
+                         f"{_skips(counter)}")  # fmt: skip
+    if table and not n_matched:
+        named = ", ".join(sorted(names)[:3]) + (", ..." if len(names) > 3 else "")
+        raise InputError(f"{predictions}: none of its {len(table):,} PSMs is for a spectrum given "
+                         f"(it names {named})")  # fmt: skip
     ev = build(truths, charges, preds, scores, vocab, counter, None, str(predictions))
     ev.n_fit = n_fit
     return ev
 
 
-def _read_predictions(path: Path, files: Sequence[Path]) -> dict[tuple[str, str], tuple[str, float]]:
+def _skips(counter: SkipCounter) -> str:
+    """'' or ' (skipped: N reason; ...)' for an error that says why nothing was usable."""
+    if not counter.counts:
+        return ""
+    return " (skipped: " + "; ".join(f"{n:,} {reason}" for reason, n in counter.counts.most_common()) + ")"
+
+
+def _read_predictions(path: Path) -> dict[tuple[str, str], tuple[str, float]]:
     """(absolute file, spectrum ref) -> (peptide, score) for the rank-1 PSMs of a results file."""
     import pandas as pd
     from pyteomics import mztab
@@ -222,6 +252,11 @@ def _read_predictions(path: Path, files: Sequence[Path]) -> dict[tuple[str, str]
     except Exception as e:  # pyteomics and pandas raise many kinds on malformed files
         raise InputError(f"{path}: cannot read predictions ({type(e).__name__}: {e})") from None
     column = proforma if proforma in psms.columns else "sequence"
+    needed = [c for c in ("spectra_ref", "search_engine_score[1]", column) if c not in psms.columns]
+    if "file" not in psms.columns and not runs:
+        needed.append("file")
+    if needed:
+        raise InputError(f"{path}: not a results file of trmseq or Casanovo (no column {', '.join(needed)})")
     out: dict[tuple[str, str], tuple[str, float]] = {}
     for _, row in psms.iterrows():
         if "opt_global_rank" in psms.columns and str(row["opt_global_rank"]) not in ("1", "1.0"):
@@ -231,7 +266,6 @@ def _read_predictions(path: Path, files: Sequence[Path]) -> dict[tuple[str, str]
         if file is None or row[column] in (None, "null") or row[column] != row[column]:
             continue
         out[(file, ref)] = (str(row[column]), float(row["search_engine_score[1]"]))
-    del files
     return out
 
 

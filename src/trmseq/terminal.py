@@ -18,7 +18,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from trmseq.errors import TrmseqError
 
-err = Console(stderr=True, soft_wrap=True)  # one line per message, whatever the width
+# One line per message, whatever the width; no markup, since messages carry user paths and
+# titles, and a folder named "run [final]" must print as it is.
+err = Console(stderr=True, soft_wrap=True, markup=False)
 F = TypeVar("F", bound=Callable[..., Any])
 
 ConfigOption = Annotated[
@@ -40,20 +42,27 @@ def use_threads(n_threads: int | None) -> None:
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM (what a batch scheduler sends), raised so that it unwinds like Ctrl-C."""
+    """SIGTERM (what a batch scheduler sends) or SIGHUP (a closed terminal or ssh session),
+    raised so that it unwinds like Ctrl-C."""
+
+    def __init__(self, signum: int = signal.SIGTERM) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 def _terminate(signum: int, frame: object) -> None:
-    raise Terminated
+    raise Terminated(signum)
 
 
 def on_sigterm_unwind() -> None:
-    """Turn SIGTERM into :class:`Terminated`, so that it unwinds like Ctrl-C."""
+    """Turn SIGTERM and SIGHUP into :class:`Terminated`, so that they unwind like Ctrl-C."""
     signal.signal(signal.SIGTERM, _terminate)
+    if hasattr(signal, "SIGHUP"):  # not on Windows
+        signal.signal(signal.SIGHUP, _terminate)
 
 
 def handle_errors(func: F) -> F:
-    """Print a TrmseqError as one line on stderr and exit 1; Ctrl-C exits 130, SIGTERM 143.
+    """Print a TrmseqError as one line on stderr and exit 1; Ctrl-C exits 130, SIGTERM 143, SIGHUP 129.
 
     Interruptions unwind through the writers, which remove their temporary files.
     """
@@ -65,9 +74,9 @@ def handle_errors(func: F) -> F:
         except TrmseqError as e:
             err.print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(code=1) from None
-        except Terminated:
-            err.print("terminated (SIGTERM)", markup=False)
-            raise typer.Exit(code=143) from None
+        except Terminated as e:
+            err.print(f"terminated ({signal.Signals(e.signum).name})")
+            raise typer.Exit(code=128 + e.signum) from None
         except KeyboardInterrupt:
             err.print("interrupted", markup=False)
             raise typer.Exit(code=130) from None

@@ -1,4 +1,5 @@
-"""The package's layers point one way: no import circles, and the model imports no file formats."""
+"""The package's layers point one way (docs/architecture.md): nothing imports upwards, no import
+circles, and the model imports no file formats."""
 
 from __future__ import annotations
 
@@ -59,6 +60,38 @@ def test_no_import_circles() -> None:
     for node in sorted(graph):
         if node not in state:
             visit(node)
+
+
+# docs/architecture.md's table, top to bottom; a module's first name part decides its layer.
+LAYERS = (
+    ("command line", {"cli", "terminal", "__main__"}),
+    ("applications", {"predict", "report", "calibrate", "show", "train"}),
+    ("inference", {"inference", "confidence"}),
+    ("decoding", {"decode", "search"}),
+    ("model", {"model"}),
+    ("data", {"data", "reading", "labels", "synthetic", "peptides", "io", "ahead", "background",
+              "intensity", "variants"}),
+    ("batch", {"batch"}),
+    ("base", {"", "config", "presets", "vocab", "tokenizer", "masses", "constants", "spectrum", "psm",
+              "evaluate", "checkpoint", "device", "paths", "errors"}),
+)
+# The one documented exception: a checkpoint rebuilds the network and its calibration, and is
+# written atomically.
+UPWARD_ALLOWED = {("trmseq.checkpoint", t) for t in ("trmseq.model.trm", "trmseq.confidence", "trmseq.io.atomic")}
+
+
+def layer_of(module: str) -> int:
+    """0 for the command line, counting down the table."""
+    first = module.removeprefix("trmseq").removeprefix(".").split(".")[0]
+    found = [i for i, (_, names) in enumerate(LAYERS) if first in names]
+    assert found, f"{module} is in no layer of docs/architecture.md"
+    return found[0]
+
+
+def test_nothing_imports_upwards() -> None:
+    upward = sorted((m, t) for m, targets in import_graph().items() for t in targets
+                    if layer_of(t) < layer_of(m) and (m, t) not in UPWARD_ALLOWED)  # fmt: skip
+    assert not upward
 
 
 def test_the_model_imports_no_file_format_code() -> None:

@@ -1,7 +1,7 @@
 """The ``trmseq`` command line: parse options, call the library, turn errors into exit codes.
 
 Exit codes: 0 success, 1 a data, input or runtime error (one line on stderr), 2 a usage error,
-130 Ctrl-C, 143 SIGTERM. Results go to stdout or files; logs and progress go to stderr. Each
+130 Ctrl-C, 143 SIGTERM, 129 SIGHUP. Results go to stdout or files; logs and progress go to stderr. Each
 module registers its commands on :data:`trmseq.cli.app.app`.
 """
 

@@ -6,7 +6,6 @@ import logging
 from typing import Annotated
 
 import typer
-from rich.logging import RichHandler
 
 from trmseq import __version__
 from trmseq.terminal import err
@@ -35,8 +34,13 @@ def _main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details.")] = False,
 ) -> None:
     logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(message)s",
-        handlers=[RichHandler(console=err, show_path=False, show_time=False)],
-        force=True,
+        level=logging.INFO if verbose else logging.WARNING, handlers=[_OneLine()], force=True
     )
+
+
+class _OneLine(logging.Handler):
+    """Each log record as one line on stderr (``warning: ...``), through the console that draws
+    the progress bar, so that the two do not garble each other."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        err.print(f"{record.levelname.lower()}: {record.getMessage()}", highlight=False)

@@ -30,8 +30,8 @@ def generate(
     preset: Annotated[
         str, typer.Option(help="Forward model: clean, moderate, hard or realistic.")
     ] = "realistic",
-    min_length: Annotated[int, typer.Option(min=1, help="Shortest peptide (residues).")] = 6,
-    max_length: Annotated[int, typer.Option(min=1, help="Longest peptide (residues).")] = 30,
+    min_length: Annotated[int, typer.Option(min=2, help="Shortest peptide (residues).")] = 6,
+    max_length: Annotated[int, typer.Option(min=2, help="Longest peptide (residues).")] = 30,
     min_charge: Annotated[int, typer.Option(min=1, help="Lowest precursor charge.")] = 1,
     max_charge: Annotated[int, typer.Option(min=1, help="Highest precursor charge.")] = 4,
     fasta: Annotated[
@@ -106,7 +106,7 @@ def inspect(
     files = expand_paths(spectra)
     table = read_labels(labels, max_q, max_expect) if labels else None
     vocab = cfg.vocab.build() if annotated or table else None
-    out = Console(soft_wrap=True)  # long paths stay on one line, whatever the width
+    out = Console(soft_wrap=True, markup=False)  # long paths stay on one line, whatever the width
     for path in files:
         counter = SkipCounter()
         charges: dict[int, int] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,6 +11,7 @@ import typer
 
 from trmseq import config as config_mod
 from trmseq.errors import ConfigError
+from trmseq.terminal import err
 
 LabelsOption = Annotated[list[Path] | None, typer.Option("--labels", metavar="FILE", help=(
     "Search results that label the spectra instead of SEQ=: pepXML, mzIdentML, mzTab or TSV (repeatable)."))]
@@ -30,8 +32,16 @@ RerankOption = Annotated[
     typer.Option(min=1, help=(
         "Re-rank the search's first N candidates by the calibrated probability (default 5; 1: off).")),
 ]
+
+
+def _above_zero(value: float | None) -> float | None:
+    if value is not None and not 0 < value < math.inf:  # also refuses nan
+        raise typer.BadParameter("must be above 0 and finite")
+    return value
+
+
 ToleranceOption = Annotated[
-    float | None, typer.Option(min=0.0, help="Precursor tolerance in ppm (default 50).")
+    float | None, typer.Option(callback=_above_zero, help="Precursor tolerance in ppm, above 0 (default 50).")
 ]
 ModelOption = Annotated[
     Path | None,
@@ -49,3 +59,21 @@ def apply_changes(cfg: config_mod.Config, section: str, **changes: Any) -> confi
         return dataclasses.replace(cfg, **{section: new})
     except TypeError as e:  # pragma: no cover - options and fields are kept in step
         raise ConfigError(str(e)) from None
+
+
+def load_decode_config(path: Path | None) -> config_mod.Config | None:
+    """Load ``--config`` for a command that runs a checkpoint, which takes only its decode section.
+
+    The vocabulary, preprocessing and network come from the checkpoint (they must match its
+    weights), so a file that sets them gets a warning instead of being silently half-applied.
+    """
+    if path is None:
+        return None
+    cfg = config_mod.load(path)
+    default = config_mod.Config()
+    ignored = [f.name for f in dataclasses.fields(cfg) if f.name != "decode"
+               and getattr(cfg, f.name) != getattr(default, f.name)]  # fmt: skip
+    if ignored:
+        err.print(f"warning: {path}: only its decode section applies here; the model's checkpoint sets "
+                  f"{', '.join(ignored)}", highlight=False)  # fmt: skip
+    return cfg

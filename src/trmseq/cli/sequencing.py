@@ -20,6 +20,7 @@ from trmseq.cli.options import (
     NSupOption,
     RerankOption,
     ToleranceOption,
+    load_decode_config,
 )
 from trmseq.errors import ConfigError
 from trmseq.terminal import ConfigOption, ThreadsOption, err, handle_errors, progress, secondary_process, use_threads
@@ -34,7 +35,7 @@ def predict(
     ] = Path("trmseq.mztab"),
     model: ModelOption = None,
     batch_size: Annotated[int | None, typer.Option(min=1, help="Spectra per forward pass.")] = None,
-    top_k: Annotated[int | None, typer.Option(min=1, help="Candidates per spectrum.")] = None,
+    top_k: Annotated[int | None, typer.Option(min=1, max=20, help="Candidates per spectrum.")] = None,
     rerank: RerankOption = None,
     n_sup: NSupOption = None,
     halting: HaltingOption = None,
@@ -52,7 +53,7 @@ def predict(
     from trmseq.io import count_spectra, expand_paths
     from trmseq.predict import predict_files
 
-    cfg_override = config_mod.load(config) if config else None
+    cfg_override = load_decode_config(config)
     files = expand_paths(spectra)
     start = time.perf_counter()
     with progress(quiet=secondary_process()) as bar:
@@ -110,18 +111,24 @@ def evaluate(
     from trmseq import report
     from trmseq.errors import InputError
     from trmseq.io import count_spectra, expand_paths
+    from trmseq.io.atomic import check_writable
     from trmseq.labels import read_labels
 
     if model is not None and predictions is not None:
         raise ConfigError("give --model or --predictions, not both")
     files = expand_paths(spectra)
     table = read_labels(labels, max_q, max_expect) if labels else None
-    cfg = config_mod.load(config) if config else None
+    cfg = config_mod.load(config) if predictions is not None else load_decode_config(config)
     if plot_out is not None:
+        if plot_out.suffix.lower() != ".png":
+            raise ConfigError(f"{plot_out}: --plot writes a PNG; give a name ending in .png")
         try:
             import matplotlib  # noqa: F401
         except ImportError:
             raise ConfigError('--plot needs matplotlib: pip install "trmseq[plot]"') from None
+    for out in (json_out, plot_out):  # before the work, not after it
+        if out is not None:
+            check_writable(out)
     with progress() as bar:
         total = sum(count_spectra(f) for f in files) if not bar.disable else None
         task = bar.add_task("evaluating", total=total)
@@ -162,8 +169,8 @@ def show(
     index: Annotated[
         int | None, typer.Option(min=0, help="The spectrum's 0-based position among the file's MS2 spectra.")
     ] = None,
-    scan: Annotated[str | None, typer.Option(help="Or its scan number.")] = None,
-    title: Annotated[str | None, typer.Option(help="Or its title.")] = None,
+    scan: Annotated[str | None, typer.Option(help="Or its scan number (the first spectrum with it).")] = None,
+    title: Annotated[str | None, typer.Option(help="Or its title (the first spectrum with it).")] = None,
     peptide: Annotated[
         str | None, typer.Option(help="The peptide to show, in any notation (default: the model's answer).")
     ] = None,

@@ -81,6 +81,9 @@ def train(
                           "only --max-steps, --max-time and --device may be given")  # fmt: skip
     if labels and not (train_files or val_files):
         raise ConfigError("--labels labels the --train and --val files; give at least one")
+    if not resume and output_dir is not None and (output_dir / "last.ckpt").exists():
+        raise ConfigError(f"{output_dir}: holds a run already (last.ckpt); continue it with --resume, "
+                          "or give a new --output-dir")  # fmt: skip
     table = read_labels(labels, max_q, max_expect) if labels else None
     out = output_dir or new_run_dir()
     trainer = Trainer(
@@ -201,6 +204,8 @@ def calibrate(
 
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
+    if output.suffix.lower() != ".ckpt":
+        raise ConfigError(f"{output}: the calibrated model is a checkpoint; give a name ending in .ckpt")
     files = expand_paths(spectra or [])
     if not files and not synthetic:
         raise ConfigError("give annotated spectrum files, --synthetic N, or both")

@@ -6,6 +6,7 @@ folders given on the command line into the list of spectrum files.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -29,6 +30,8 @@ _MS2_MARKERS = {
     ".mzxml": re.compile(rb'msLevel="2"'),
 }
 
+logger = logging.getLogger(__name__)
+
 __all__ = ["READERS", "count_spectra", "expand_paths", "read_spectra"]
 
 
@@ -41,11 +44,11 @@ def read_spectra(path: str | Path) -> Iterator[Spectrum]:
         At once, if the file does not exist or its suffix names no known format.
     """
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a spectrum file")
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise InputError(f"{path}: unknown spectrum file type; expected .mgf, .mzML or .mzXML")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, not a spectrum file")
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     return reader(path)
@@ -54,10 +57,14 @@ def read_spectra(path: str | Path) -> Iterator[Spectrum]:
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     """Return the spectrum files named, with folders replaced by the spectrum files inside them.
 
+    Checked before any is read, so that a typo in the last of several files does not surface
+    after hours of work on the first. A file named twice (also through its folder) is kept once.
+
     Raises
     ------
     InputError
-        If a path does not exist, or a folder holds no spectrum files.
+        If a path does not exist, a file's suffix names no known format, or a folder holds no
+        spectrum files.
     """
     files: list[Path] = []
     for p in map(Path, paths):
@@ -66,11 +73,21 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
             if not found:
                 raise InputError(f"{p}: folder holds no .mgf, .mzML or .mzXML files")
             files.extend(found)
-        elif p.exists():
-            files.append(p)
-        else:
+        elif not p.exists():
             raise InputError(f"{p}: no such file or folder")
-    return files
+        elif p.suffix.lower() not in READERS:
+            raise InputError(f"{p}: unknown spectrum file type; expected .mgf, .mzML or .mzXML")
+        else:
+            files.append(p)
+    seen: set[Path] = set()
+    unique = []
+    for f in files:
+        if f.resolve() in seen:
+            logger.warning("%s: given more than once; read once", f)
+            continue
+        seen.add(f.resolve())
+        unique.append(f)
+    return unique
 
 
 def count_spectra(path: str | Path, chunk_bytes: int = 1 << 22) -> int:

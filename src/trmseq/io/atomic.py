@@ -58,11 +58,17 @@ def atomic_write(path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
     Raises
     ------
     OutputError
-        If the folder does not exist, ``path`` is a folder, or the file cannot be written.
+        If the folder does not exist, ``path`` is a folder or a write-protected file, or the
+        file cannot be written.
     """
     path = Path(path)
+    if path.is_symlink():  # replace what the link points to, and keep the link
+        path = Path(os.path.realpath(path))
     if path.is_dir():
         raise OutputError(f"{path}: is a folder; give a file name")
+    # The mode bits too: os.access says yes to root, and a file made read-only means "keep".
+    if path.exists() and (not os.access(path, os.W_OK) or not path.stat().st_mode & 0o222):
+        raise OutputError(f"{path}: is write-protected; not replacing it")
     _remove_orphans(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
@@ -79,3 +85,21 @@ def atomic_write(path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
         if isinstance(e, OSError) and not isinstance(e, OutputError):
             raise OutputError(f"{path}: cannot write ({e.strerror or e})") from None
         raise
+
+
+class _ProbeError(Exception):
+    """Raised inside :func:`atomic_write` to leave without writing."""
+
+
+def check_writable(path: str | Path) -> None:
+    """Fail now, before the work, if :func:`atomic_write` could not write ``path``.
+
+    Leaves ``path`` as it was.
+
+    Raises
+    ------
+    OutputError
+        As :func:`atomic_write` would.
+    """
+    with contextlib.suppress(_ProbeError), atomic_write(path):
+        raise _ProbeError

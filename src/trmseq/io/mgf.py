@@ -8,6 +8,7 @@ reported with its file, line number and spectrum index. The tests compare it wit
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -32,16 +33,32 @@ def read_mgf(path: str | Path) -> Iterator[Spectrum]:
     """
     path = Path(path)
     try:
-        handle = open(path, encoding="utf-8-sig", errors="strict")  # noqa: SIM115
+        with open(path, "rb") as probe:
+            start = probe.read(2)
+        if start == b"\x1f\x8b":
+            raise InputError(f"{path}: gzip-compressed; decompress it first (gunzip)")
+        if start in (b"\xff\xfe", b"\xfe\xff"):
+            raise InputError(f"{path}: UTF-16 text (as PowerShell writes); save it as UTF-8 or ASCII")
+        # Titles written by Windows tools are often Windows-1252 ("café"): no reason to refuse
+        # a spectrum, so bytes that are not UTF-8 are read as Windows-1252.
+        handle = open(path, encoding="utf-8-sig", errors=_CP1252_FALLBACK)  # noqa: SIM115
     except IsADirectoryError:
         raise InputError(f"{path}: is a folder, not an MGF file") from None
     except OSError as e:
         raise InputError(f"{path}: cannot open ({e.strerror})") from None
     with handle:
-        try:
-            yield from _parse(handle, str(path))
-        except UnicodeDecodeError:
-            raise InputError(f"{path}: not a text file; expected MGF") from None
+        yield from _parse(handle, str(path))
+
+
+def _cp1252(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    bad = error.object[error.start : error.end]
+    return bytes(bad).decode("cp1252", errors="replace"), error.end
+
+
+_CP1252_FALLBACK = "trmseq-cp1252-fallback"
+codecs.register_error(_CP1252_FALLBACK, _cp1252)
 
 
 def _parse(lines: TextIO, file: str) -> Iterator[Spectrum]:
@@ -51,6 +68,8 @@ def _parse(lines: TextIO, file: str) -> Iterator[Spectrum]:
     index = 0
     begin_line = 0
     for n, raw in enumerate(lines, start=1):
+        if "\x00" in raw:
+            raise InputError(f"{file}, line {n}: not a text file (a NUL byte); expected MGF")
         line = raw.strip()
         if params is None:
             if not line or line.startswith(_COMMENT):
@@ -94,13 +113,13 @@ def _parse(lines: TextIO, file: str) -> Iterator[Spectrum]:
 
 
 def _spectrum(params: dict[str, str], peaks: list[str], file: str, index: int, line: int) -> Spectrum:
-    where = f"{file}, spectrum index={index} (line {line})"
     try:
         table = [p.split()[:2] for p in peaks]
         values = np.array(table, dtype=np.float64).reshape(-1, 2)
     except ValueError:
         bad = next(p for p in peaks if len(p.split()) < 2 or not _all_floats(p.split()[:2]))
-        raise InputError(f"{where}: cannot read peak {bad[:40]!r}") from None
+        raise InputError(f"{file}, line {_line_of(file, line, bad)}, spectrum index={index}: "
+                         f"cannot read peak {bad[:40]!r}") from None
     pepmass = _FLOAT.match(params.get("PEPMASS", ""))
     return Spectrum(
         mz=values[:, 0],
@@ -115,6 +134,16 @@ def _spectrum(params: dict[str, str], peaks: list[str], file: str, index: int, l
         rt_seconds=_first_float(params.get("RTINSECONDS")),
         annotation=params.get("SEQ") or None,
     )
+
+
+def _line_of(file: str, start: int, text: str) -> int:
+    """The number of the first line from ``start`` on that reads ``text``: for an error message
+    only, so the parser need not keep a line number for every peak."""
+    with open(file, encoding="utf-8-sig", errors=_CP1252_FALLBACK) as handle:
+        for n, raw in enumerate(handle, start=1):
+            if n >= start and raw.strip() == text:
+                return n
+    return start
 
 
 def _is_float(text: str) -> bool:

@@ -141,7 +141,12 @@ def _fmt(value: object, digits: int = 6) -> str:
             return "NaN"
         return f"{value:.{digits}f}"
     text = str(value)
-    return text.replace("\t", " ").replace("\n", " ") if text else "null"
+    return tsv_cell(text) if text else "null"
+
+
+def tsv_cell(text: str) -> str:
+    """``text`` as one tab-separated cell: tabs and line breaks (possible in titles) become spaces."""
+    return text.replace("\t", " ").replace("\r", " ").replace("\n", " ")
 
 
 def psm_row(psm: PSM, psm_id: int, run: int, vocab: Vocabulary) -> dict[str, str]:

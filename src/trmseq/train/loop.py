@@ -118,6 +118,8 @@ class Trainer:
         budget = {k: v for k, v in (("max_steps", max_steps), ("max_minutes", max_minutes)) if v is not None}
         if budget:  # the one thing a resumed run may change: how long it goes on
             config = dataclasses.replace(config, train=dataclasses.replace(config.train, **budget))
+        if state is not None:
+            _check_budget_left(self.output_dir, config.train, state["step"], state["elapsed_s"])
         self.config, self.seed = config, seed
         self.train_files = [str(p) for p in train_files]
         self.val_files = [str(p) for p in val_files]
@@ -386,3 +388,17 @@ def validate(
     result.update(dataclasses.asdict(metrics))
     result["fits_precursor"] = n_fit / max(1, len(examples))
     return result
+
+
+def _check_budget_left(run: Path, t: TrainConfig, step: int, elapsed_s: float) -> None:
+    """Refuse to resume a run that has used its budget: it would stop at once, doing nothing."""
+    spent, options = [], []
+    if step >= t.max_steps:
+        spent.append(f"{step:,} of {t.max_steps:,} steps")
+        options.append("--max-steps")
+    if t.max_minutes and elapsed_s >= 60 * t.max_minutes:
+        spent.append(f"{elapsed_s / 60:.1f} of {t.max_minutes:g} minutes")
+        options.append("--max-time")
+    if spent:
+        raise ConfigError(f"{run}: the run has used its budget ({' and '.join(spent)}); to extend it, "
+                          f"give a larger {' and '.join(options)}")  # fmt: skip

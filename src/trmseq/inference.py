@@ -92,9 +92,6 @@ class Runner:
         self.n_sup = decode.n_sup or model.config.n_sup
         self.calibrator = calibrator
         self._rerank = calibrator is not None and decode.rerank > 1
-        # At least two candidates, so that each one's evidence knows its best rival; extra
-        # ones cost nothing in a top-1 search (decode_batch).
-        self._pool = max(decode.top_k, decode.rerank, 2)
 
     @torch.no_grad()
     def infer(self, batch, keep_steps: bool = False) -> Inference:
@@ -172,11 +169,33 @@ class Runner:
 
     def _ranked(self, log_probs: torch.Tensor, q: torch.Tensor, changed: torch.Tensor,
                 spectra: Sequence[Spectrum]) -> list[tuple[list[Candidate], list[Evidence]]]:  # fmt: skip
-        """Per spectrum: its ``top_k`` candidates, best first, and their evidence."""
+        """Per spectrum: its ``top_k`` candidates, best first, and their evidence.
+
+        The first is the answer ``top_k`` 1 gives, with the same probability; the others come
+        from an exact top-k search, whose larger pool would otherwise change the answer too.
+        """
+        best = self._pool_ranked(dataclasses.replace(self.decode, top_k=1), log_probs, q, changed, spectra)
+        if self.decode.top_k == 1:
+            return best
+        more = self._pool_ranked(self.decode, log_probs, q, changed, spectra)
+        out = []
+        for (first, first_e), (others, others_e) in zip(best, more, strict=True):
+            taken = {c.peptide for c in first}
+            rest = [(c, e) for c, e in zip(others, others_e, strict=True) if c.peptide not in taken]
+            rest = rest[: self.decode.top_k - len(first)]
+            out.append((first + [c for c, _ in rest], first_e + [e for _, e in rest]))
+        return out
+
+    def _pool_ranked(self, decode: DecodeConfig, log_probs: torch.Tensor, q: torch.Tensor, changed: torch.Tensor,
+                     spectra: Sequence[Spectrum]) -> list[tuple[list[Candidate], list[Evidence]]]:  # fmt: skip
+        """Per spectrum: the first ``decode.top_k`` of the search's pool, re-ranked, with their evidence."""
         # With a calibration, rivals (decode.rival_beam) join the pool whether or not it re-ranks, so
         # that a peptide's probability (its lead over its best rival) does not depend on --rerank.
         rivals = self.calibrator is not None
-        decoded = decode_batch(log_probs, spectra, self.tokenizer, self.decode, self._pool, rivals)
+        # At least two candidates, so that each one's evidence knows its best rival; extra
+        # ones cost nothing in a top-1 search (decode_batch).
+        pool = max(decode.top_k, decode.rerank, 2)
+        decoded = decode_batch(log_probs, spectra, self.tokenizer, decode, pool, rivals)
         greedy_log_probs = log_probs.max(-1).values.cpu().numpy()
         halting, moved = q.cpu().tolist(), changed.cpu().tolist()
         out = []
@@ -189,7 +208,7 @@ class Runner:
             order = list(range(len(candidates)))
             if self._rerank:  # stable: ties keep the search's order
                 order.sort(key=lambda i: -evidence[i].probability)  # type: ignore[operator]
-            order = order[: self.decode.top_k]
+            order = order[: decode.top_k]
             out.append(([candidates[i] for i in order], [evidence[i] for i in order]))
         return out
 

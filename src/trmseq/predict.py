@@ -62,8 +62,12 @@ def _psms(spectrum: Spectrum, answer: Answer, tokenizer: Tokenizer) -> list[PSM]
 
 
 def with_q_values(psms: list[PSM]) -> list[PSM]:
-    """The PSMs with their q-values, from the probabilities of every PSM that has one."""
-    scored = [i for i, p in enumerate(psms) if p.probability is not None]
+    """The PSMs with their q-values, from the probabilities of the answers (rank 1) that have one.
+
+    The other candidates of ``--top-k`` are alternatives to an answer, not answers: counting
+    them would change an answer's q-value with ``--top-k``, so theirs stays None.
+    """
+    scored = [i for i, p in enumerate(psms) if p.probability is not None and p.rank == 1]
     q = q_values([psms[i].probability for i in scored])  # type: ignore[misc]
     out = list(psms)
     for i, value in zip(scored, q, strict=True):
@@ -242,8 +246,10 @@ def predict_files(
         else:
             psms = _gather(list(predictor.batches(files, counter, on_spectra, (0, world))), counter)
         psms = with_q_values(list(track(psms)))
-        if max_q is not None:
-            kept = [p for p in psms if p.peptide is None or (p.q_value is not None and p.q_value <= max_q)]
+        if max_q is not None:  # a spectrum whose answer passes keeps its other candidates too
+            passed = {(p.spectrum.file, p.spectrum.ref) for p in psms
+                      if p.rank == 1 and p.q_value is not None and p.q_value <= max_q}  # fmt: skip
+            kept = [p for p in psms if p.peptide is None or (p.spectrum.file, p.spectrum.ref) in passed]
             n_above_q, psms = len(psms) - len(kept), kept
         if suffix == ".mztab":
             n_rows = write_mztab(handle, psms, tokenizer.vocab, files, settings)

@@ -148,11 +148,20 @@ def evaluate_model(
                       "aa_precision": decoded.aa_precision, "aa_recall": decoded.aa_recall,
                       "greedy_peptide_recall": greedy.peptide_recall,
                       "greedy_aa_precision": greedy.aa_precision})  # fmt: skip
-    calibrated = any(p is not None for p in probabilities)
-    if calibrated:  # rank by the calibrated probability, the number a lab filters on
-        scores = [p if p is not None else -1.0 for p in probabilities]
-    ev = build(truths, charges, predictions, scores, vocab, counter, steps, str(path))
+    ev = build_ranked(truths, charges, predictions, scores, probabilities, vocab, counter, steps, str(path))
     ev.n_fit = n_fit
+    return ev
+
+
+def build_ranked(truths: list[tuple[str, ...]], charges: list[int], predictions: list[tuple[str, ...] | None],
+                 scores: list[float], probabilities: list[float | None], vocab: Vocabulary, counter: SkipCounter,
+                 per_step: list[dict[str, float]] | None = None, source: str = "") -> Evaluation:  # fmt: skip
+    """:func:`build`, ranked by the calibrated probability where there is one (the number a lab
+    filters on), else by the score; with the calibration check."""
+    calibrated = any(p is not None for p in probabilities)
+    if calibrated:
+        scores = [p if p is not None else -1.0 for p in probabilities]
+    ev = build(truths, charges, predictions, scores, vocab, counter, per_step, source)
     ev.calibration = calibration_check(truths, predictions, probabilities, vocab)
     ev.extra["ranked_by"] = "probability" if calibrated else "score"
     return ev
@@ -187,7 +196,7 @@ def evaluate_predictions(
     for file, _ in table:
         names.setdefault(Path(file).name, set()).add(file)
     counter = SkipCounter()
-    truths, charges, preds, scores = [], [], [], []
+    truths, charges, preds, scores, probabilities = [], [], [], [], []
     n_fit = n_matched = 0
     by_name: set[Path] = set()
     for spectrum, peptide in usable_spectra(files, config.data, counter, vocab, labels):
@@ -204,13 +213,15 @@ def evaluate_predictions(
         if row is None:
             preds.append(None)
             scores.append(-2.0)
+            probabilities.append(None)
             continue
-        text, score = row
+        text, score, probability = row
         try:
             preds.append(vocab.parse(text))
         except PeptideError:
             preds.append(None)
         scores.append(score)
+        probabilities.append(probability)
         n_fit += score >= 0
         n_matched += 1
     if not truths:
@@ -220,7 +231,7 @@ def evaluate_predictions(
         named = ", ".join(sorted(names)[:3]) + (", ..." if len(names) > 3 else "")
         raise InputError(f"{predictions}: none of its {len(table):,} PSMs is for a spectrum given "
                          f"(it names {named})")  # fmt: skip
-    ev = build(truths, charges, preds, scores, vocab, counter, None, str(predictions))
+    ev = build_ranked(truths, charges, preds, scores, probabilities, vocab, counter, None, str(predictions))
     ev.n_fit = n_fit
     return ev
 
@@ -232,8 +243,9 @@ def _skips(counter: SkipCounter) -> str:
     return " (skipped: " + "; ".join(f"{n:,} {reason}" for reason, n in counter.counts.most_common()) + ")"
 
 
-def _read_predictions(path: Path) -> dict[tuple[str, str], tuple[str, float]]:
-    """(absolute file, spectrum ref) -> (peptide, score) for the rank-1 PSMs of a results file."""
+def _read_predictions(path: Path) -> dict[tuple[str, str], tuple[str, float, float | None]]:
+    """(absolute file, spectrum ref) -> (peptide, score, probability or None) for the rank-1
+    PSMs of a results file."""
     import pandas as pd
     from pyteomics import mztab
 
@@ -257,7 +269,8 @@ def _read_predictions(path: Path) -> dict[tuple[str, str], tuple[str, float]]:
         needed.append("file")
     if needed:
         raise InputError(f"{path}: not a results file of trmseq or Casanovo (no column {', '.join(needed)})")
-    out: dict[tuple[str, str], tuple[str, float]] = {}
+    probability = next((c for c in ("opt_global_probability", "probability") if c in psms.columns), None)
+    out: dict[tuple[str, str], tuple[str, float, float | None]] = {}
     for _, row in psms.iterrows():
         if "opt_global_rank" in psms.columns and str(row["opt_global_rank"]) not in ("1", "1.0"):
             continue
@@ -265,7 +278,9 @@ def _read_predictions(path: Path) -> dict[tuple[str, str], tuple[str, float]]:
         file = str(Path(row["file"]).resolve()) if "file" in psms.columns else runs.get(run)
         if file is None or row[column] in (None, "null") or row[column] != row[column]:
             continue
-        out[(file, ref)] = (str(row[column]), float(row["search_engine_score[1]"]))
+        p = row[probability] if probability else None
+        p = None if p in (None, "null") or p != p else float(p)  # null, or NaN from pandas
+        out[(file, ref)] = (str(row[column]), float(row["search_engine_score[1]"]), p)
     return out
 
 

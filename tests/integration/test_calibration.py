@@ -108,3 +108,55 @@ def test_calibrate_bad_input_is_one_line_before_the_work(tmp_path: Path, write_t
     assert "Traceback" not in result.output and not (tmp_path / "x.ckpt").exists()
     result = runner.invoke(app, ["calibrate", "--synthetic", "10", "-o", str(tmp_path / "no" / "x.ckpt")])
     assert result.exit_code == 1 and "cannot write here (no folder" in result.output
+
+
+@pytest.mark.slow
+def test_top_k_keeps_the_answer_its_probability_and_its_q_value(calibrated: Path, tmp_path: Path,
+                                                                 casanovo_sample: Path) -> None:  # fmt: skip
+    def predict(name: str, *options: str) -> pd.DataFrame:
+        out = tmp_path / name
+        result = runner.invoke(app, ["predict", str(casanovo_sample), "-o", str(out), "--model", str(calibrated),
+                                     *options])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        return pd.read_csv(out, sep="\t")
+
+    one, three = predict("one.tsv"), predict("three.tsv", "--top-k", "3")
+    answers = three[three["opt_global_rank"] == 1].reset_index(drop=True)
+    columns = ["spectra_ref", "sequence", "search_engine_score[1]", "probability", "q_value"]
+    pd.testing.assert_frame_equal(answers[columns], one[columns])
+    others = three[three["opt_global_rank"] > 1]
+    assert len(others) > 0 and others["q_value"].isna().all() and others["probability"].notna().all()
+    # --max-q keeps the spectra whose answer passes, with their alternatives
+    level = float(one["q_value"].median())
+    kept = predict("kept.tsv", "--top-k", "3", "--max-q", f"{level}")
+    passing = set(one.loc[one["q_value"] <= level, "spectra_ref"])
+    assert set(kept["spectra_ref"]) == passing
+    assert len(kept) == int(three["spectra_ref"].isin(passing).sum())
+
+
+@pytest.mark.slow
+def test_evaluate_on_results_ranks_by_probability_as_the_model_does(calibrated: Path, tmp_path: Path,
+                                                                     casanovo_sample: Path) -> None:  # fmt: skip
+    direct, scored = tmp_path / "direct.json", tmp_path / "scored.json"
+    result = runner.invoke(app, ["evaluate", str(casanovo_sample), "--model", str(calibrated), "--json", str(direct)])
+    assert result.exit_code == 0, result.output
+    for suffix in ("mztab", "tsv"):
+        out = tmp_path / f"p.{suffix}"
+        result = runner.invoke(app, ["predict", str(casanovo_sample), "-o", str(out), "--model", str(calibrated)])
+        assert result.exit_code == 0, result.output
+        result = runner.invoke(app, ["evaluate", str(casanovo_sample), "-p", str(out), "--json", str(scored)])
+        assert result.exit_code == 0, result.output
+        a, b = json.loads(direct.read_text()), json.loads(scored.read_text())
+        assert b["ranked_by"] == "probability"
+        for key in ("metrics", "precision_coverage_auc", "peptide_recall_at_fdr", "calibration"):
+            assert _rounded(a[key]) == _rounded(b[key]), key  # the files keep 5 decimals
+
+
+def _rounded(value: object) -> object:
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value

@@ -188,7 +188,8 @@ def test_both_pairs_at_once_join_each_to_its_own_run() -> None:
 
 
 def write_mzid(path: Path, mzml_path: Path, hits: dict) -> Path:
-    """Every rank-1 hit as an mzIdentML SpectrumIdentificationResult; q-value := Comet's expect."""
+    """Every rank-1 hit as an mzIdentML SpectrumIdentificationResult; q-value := Comet's expect,
+    capped at 1 (a q-value above 1 is an error)."""
     from psims.mzid import MzIdentMLWriter
 
     with MzIdentMLWriter(str(path), close=True) as w:
@@ -218,12 +219,13 @@ def write_mzid(path: Path, mzml_path: Path, hits: dict) -> Path:
                                         "name": "db"}])  # fmt: skip
             with w.analysis_data(), w.spectrum_identification_list(id=1):
                 for k, (nid, (query, hit)) in enumerate(hits.items(), start=1):
+                    expect = hit["search_score"]["expect"]
                     w.write_spectrum_identification_result(
                         spectrum_id=nid, id=k, spectra_data_id=1,
                         identifications=[{"experimental_mass_to_charge": 500.0, "id": k,
                                           "charge_state": query["assumed_charge"], "peptide_id": k,
                                           "peptide_evidence_id": k,
-                                          "score": {"MS-GF:QValue": hit["search_score"]["expect"]}}])  # fmt: skip
+                                          "score": {"MS-GF:QValue": min(expect, 1.0)}}])  # fmt: skip
     return path
 
 

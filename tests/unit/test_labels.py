@@ -344,10 +344,66 @@ def test_tsv_reader(tmp_path: Path) -> None:
     assert Labels([f]).skipped == {"decoy": 1, "no q-value": 1}
 
 
+def test_a_psm_on_several_proteins_is_a_decoy_only_if_every_protein_is(tmp_path: Path) -> None:
+    rows = [["PEPK", "1", "DECOY_P1", "0.001", "null", "2", "ms_run[2]:index=1"],
+            ["PEPK", "1", "sp|P1|A", "0.001", "null", "2", "ms_run[2]:index=1"],
+            ["PEPR", "2", "DECOY_P2", "0.001", "null", "2", "ms_run[2]:index=2"],
+            ["PEPR", "2", "REV_P3", "0.001", "null", "2", "ms_run[2]:index=2"]]  # fmt: skip
+    for order in (rows, [rows[1], rows[0], rows[3], rows[2]]):
+        path = tmp_path / "m.mzTab"
+        path.write_text(mztab_text(order))
+        ids = read_label_file(path).identifications
+        assert [(i.keys, i.decoy) for i in ids] == [((("index", "1"),), False), ((("index", "2"),), True)]
+
+
+def test_an_unknown_mztab_location_joins_any_run(tmp_path: Path) -> None:
+    path = tmp_path / "n.mzTab"
+    path.write_text(mztab_text([["PEPK", "1", "sp|P1|A", "0.001", "null", "2", "ms_run[1]:index=0"]])
+                    .replace("file:///data/runC.mzML", "null"))  # fmt: skip
+    (ident,) = read_label_file(path).identifications
+    assert ident.run is None and ident.keys == (("index", "0"),)
+
+
+def test_a_windows_1252_table_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "excel.tsv"
+    path.write_bytes("title\tsequence\ncafé 1\tPEPK\n".encode("cp1252"))
+    (ident,) = read_label_file(path).identifications
+    assert ident.keys == (("title", "café 1"),)
+
+
+def test_decoy_columns_as_search_engines_write_them(tmp_path: Path) -> None:
+    maxquant = tmp_path / "mq.tsv"  # MaxQuant's Reverse column: "+" for a decoy, empty for a target
+    maxquant.write_text("title\tsequence\tReverse\nt1\tPEPK\t+\nt2\tPEPR\t\n")
+    assert [i.decoy for i in read_label_file(maxquant).identifications] == [True, False]
+    sage = tmp_path / "results.sage.tsv"  # Sage: scannr a nativeID, label -1 a decoy, spectrum_q
+    native = "controllerType=0 controllerNumber=1 scan="
+    sage.write_text("psm_id\tpeptide\tproteins\tfilename\tscannr\trank\tlabel\tcharge\tspectrum_q\n"
+                    f"1\tPEPTM[+15.9949]K\tsp|P1|A\trun.mzML\t{native}7\t1\t1\t2\t0.004\n"
+                    f"2\tPEPR\trev_sp|P1|A\trun.mzML\t{native}8\t1\t-1\t2\t0.5\n")  # fmt: skip
+    f = read_label_file(sage)
+    a, b = f.identifications
+    assert f.score == "q-value" and (a.run, a.q_value, a.decoy, b.decoy) == ("run", 0.004, False, True)
+    assert a.keys == (("native", "controllerType=0 controllerNumber=1 scan=7"), ("scan", "7"))
+    assert a.tokens(VOCAB) == ("P", "E", "P", "T", "M+15.995", "K")
+
+
+def test_a_tpp_title_gives_its_scan() -> None:
+    def keys(title: str, scan: str | None = None) -> list:
+        return spectrum_keys(Spectrum(np.zeros(1), np.ones(1, np.float32), 500.0, 2, "r.mgf", 0, "index=0",
+                                      scan=scan, title=title))  # fmt: skip
+
+    assert ("scan", "10181") in keys("HCT116_1.10181.10181")  # MaxQuant
+    assert ("scan", "12") in keys("run.00012.00012.2")  # TPP, with the charge
+    assert not [k for k in keys("run.12.13.2") if k[0] == "scan"]  # two scans summed: no one scan
+    assert keys("run.12.12.2", scan="40").count(("scan", "12")) == 0  # SCANS= says otherwise
+
+
 @pytest.mark.parametrize(
     ("name", "content", "named"),
     [
         ("a.tsv", "title\tsequence\tq_value\nt1\tPEPK\tlow\n", "line 2: q_value 'low' is not a number"),
+        ("a2.tsv", "title\tsequence\tq_value\nt1\tPEPK\t5\n", "line 2: q-value 5 is outside 0-1; a percentage?"),
+        ("a3.tsv", "title\tsequence\tdecoy\nt1\tPEPK\tmaybe\n", "line 2: decoy 'maybe' is neither a decoy"),
         ("b.tsv", "title\tsequence\nt1\tPEPK\textra\n", "line 2: 3 cells, but the header has 2"),
         ("c.tsv", "peptide_id\tscore\n", "no sequence column"),
         ("d.tsv", "sequence\tscore\nPEPK\t1\n", "no spectra_ref, scan or title column"),
@@ -363,7 +419,8 @@ def test_tsv_reader(tmp_path: Path) -> None:
         ("l.pep.xml", PEPXML_HEAD + '<spectrum_query assumed_charge="2" index="1"/>' + PEPXML_TAIL,
          "spectrum_query 1: names no spectrum"),
         ("m.mzid", "<MzIdentML><DataCollection>", "malformed mzIdentML"),
-        ("n.tsv", b"\xff\xfe\x00binary", "not a text file"),
+        ("n.tsv", b"\xff\xfe\x00binary", "UTF-16 text"),
+        ("n2.tsv", b"title\tsequence\n\x00\x01\x02", "not a text file (a NUL byte)"),
         ("o.csv", "title,sequence\n", "unknown labels file type"),
         ("p.pep.xml", PEPXML_HEAD + query(1, hit("PEPMK", mods='|<mod_aminoacid_mass position="4" mass="heavy"/>'))
          + PEPXML_TAIL, "spectrum_query 1 (runA.00001.00001.2): could not convert string to float: 'heavy'"),

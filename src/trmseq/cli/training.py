@@ -198,6 +198,7 @@ def calibrate(
     """Fit the model's probabilities (and q-values) on annotated spectra; write a calibrated copy."""
     use_threads(threads)
     from trmseq.calibrate import calibrate_model
+    from trmseq.errors import InputError
     from trmseq.io import count_spectra, expand_paths
     from trmseq.labels import read_labels
     from trmseq.presets import PRESETS
@@ -209,17 +210,24 @@ def calibrate(
     files = expand_paths(spectra or [])
     if not files and not synthetic:
         raise ConfigError("give annotated spectrum files, --synthetic N, or both")
+    table = read_labels(labels, max_q, max_expect) if labels else None
     with progress() as bar:
         # two passes: the second refits on the answers the first calibration re-ranks
         total = 2 * (sum(count_spectra(f) for f in files) + synthetic) if not bar.disable else None
         task = bar.add_task("calibrating", total=total)
-        result = calibrate_model(files, output, model, synthetic, preset, seed, device,
-                                 on_spectra=lambda n: bar.advance(task, n),
-                                 labels=read_labels(labels, max_q, max_expect) if labels else None)  # fmt: skip
+        try:
+            result = calibrate_model(files, output, model, synthetic, preset, seed, device,
+                                     on_spectra=lambda n: bar.advance(task, n), labels=table)  # fmt: skip
+        except InputError as e:  # e.g. nothing to fit on: say what became of the labels
+            if table is None:
+                raise
+            raise InputError(f"{e}; {table.brief()}") from None
     c = result.counter
     err.print(f"fitted on {result.n_real:,} annotated spectra (of {c.read:,} read) and "
               f"{result.n_synthetic:,} synthetic; {result.share_right:.1%} of their answers right; "
               f"calibration error on them {result.ece_fit:.4f}")  # fmt: skip
     for reason, n_skipped in c.counts.most_common():
         err.print(f"  skipped {n_skipped:,}: {reason}", markup=False)
+    for line in table.summary_lines() if table is not None else []:
+        err.print(line, highlight=False)
     err.print(f"wrote {output}")

@@ -8,7 +8,6 @@ reported with its file, line number and spectrum index. The tests compare it wit
 
 from __future__ import annotations
 
-import codecs
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import TextIO
 import numpy as np
 
 from trmseq.errors import InputError
+from trmseq.io.text import open_text
 from trmseq.spectrum import Spectrum
 
 _COMMENT = ("#", ";", "!", "/")
@@ -32,33 +32,8 @@ def read_mgf(path: str | Path) -> Iterator[Spectrum]:
         If the file cannot be opened, is not text, or has a malformed spectrum.
     """
     path = Path(path)
-    try:
-        with open(path, "rb") as probe:
-            start = probe.read(2)
-        if start == b"\x1f\x8b":
-            raise InputError(f"{path}: gzip-compressed; decompress it first (gunzip)")
-        if start in (b"\xff\xfe", b"\xfe\xff"):
-            raise InputError(f"{path}: UTF-16 text (as PowerShell writes); save it as UTF-8 or ASCII")
-        # Titles written by Windows tools are often Windows-1252 ("café"): no reason to refuse
-        # a spectrum, so bytes that are not UTF-8 are read as Windows-1252.
-        handle = open(path, encoding="utf-8-sig", errors=_CP1252_FALLBACK)  # noqa: SIM115
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a folder, not an MGF file") from None
-    except OSError as e:
-        raise InputError(f"{path}: cannot open ({e.strerror})") from None
-    with handle:
+    with open_text(path, "an MGF file") as handle:
         yield from _parse(handle, str(path))
-
-
-def _cp1252(error: UnicodeError) -> tuple[str, int]:
-    if not isinstance(error, UnicodeDecodeError):
-        raise error
-    bad = error.object[error.start : error.end]
-    return bytes(bad).decode("cp1252", errors="replace"), error.end
-
-
-_CP1252_FALLBACK = "trmseq-cp1252-fallback"
-codecs.register_error(_CP1252_FALLBACK, _cp1252)
 
 
 def _parse(lines: TextIO, file: str) -> Iterator[Spectrum]:
@@ -139,7 +114,7 @@ def _spectrum(params: dict[str, str], peaks: list[str], file: str, index: int, l
 def _line_of(file: str, start: int, text: str) -> int:
     """The number of the first line from ``start`` on that reads ``text``: for an error message
     only, so the parser need not keep a line number for every peak."""
-    with open(file, encoding="utf-8-sig", errors=_CP1252_FALLBACK) as handle:
+    with open_text(Path(file), "an MGF file") as handle:
         for n, raw in enumerate(handle, start=1):
             if n >= start and raw.strip() == text:
                 return n

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from urllib.parse import unquote, urlparse
 
 from trmseq.constants import H2O, RESIDUE_MASSES
-from trmseq.errors import PeptideError
+from trmseq.errors import InputError, PeptideError
 from trmseq.spectrum import Spectrum
 from trmseq.vocab import Vocabulary
 
@@ -60,6 +60,10 @@ class Identification:
     decoy: bool = False
     contaminant: bool = False
     problem: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.q_value is not None and not 0 <= self.q_value <= 1:
+            raise InputError(f"{self.where}: q-value {self.q_value:g} is outside 0-1; a percentage?")
 
     def tokens(self, vocab: Vocabulary) -> tuple[str, ...] | str:
         """The peptide in ``vocab``'s tokens, or why the vocabulary cannot express it."""
@@ -130,6 +134,9 @@ _INDEX_REF = re.compile(r"index=(\d+)")
 _SCAN_REF = re.compile(r"scan=(\d+)")
 _SCAN_IN = re.compile(r"\bscan=(\d+)")
 _NATIVE_IN_TITLE = re.compile(r'NativeID:"([^"]+)"')
+# The Trans-Proteomic Pipeline's title, also MaxQuant's and msconvert's first word: run.start.end
+# with an optional charge; a spectrum of one scan (start == end) is that scan.
+_TPP_TITLE = re.compile(r"^\S+?\.(\d+)\.(\d+)(?:\.\d+)?$")
 
 
 def ref_keys(ref: str) -> list[Key]:
@@ -162,7 +169,8 @@ def spectrum_keys(spectrum: Spectrum) -> list[Key]:
     """Every key a spectrum can be found by, the most specific first.
 
     An msconvert MGF title (``run.12.12.2 File:"run.raw", NativeID:"... scan=12"``) also gives
-    its nativeID and its first word.
+    its nativeID and its first word, and a title ``run.12.12`` or ``run.12.12.2`` (TPP, MaxQuant)
+    of a spectrum without ``SCANS=`` its scan.
     """
     keys = ref_keys(spectrum.ref)
     if spectrum.scan and (key := scan_key(spectrum.scan)):
@@ -174,6 +182,8 @@ def spectrum_keys(spectrum: Spectrum) -> list[Key]:
         first = spectrum.title.split()[0] if spectrum.title.split() else ""
         if first and first != spectrum.title:
             keys.append(("title", first))
+        if not spectrum.scan and (m := _TPP_TITLE.match(first)) and int(m[1]) == int(m[2]):
+            keys.append(("scan", str(int(m[1]))))
     return list(dict.fromkeys(keys))
 
 
@@ -204,6 +214,8 @@ def protein_flags(accessions: Sequence[str | None]) -> tuple[bool, bool]:
 def is_q_value_name(name: str) -> bool:
     """Whether a score name is a PSM-level q-value (not a peptide- or protein-level one)."""
     plain = re.sub(r"[^a-z0-9]", "", name.lower())
+    if plain in ("spectrumq", "psmq"):  # Sage's spectrum_q
+        return True
     return "qvalue" in plain and "pep" not in plain and "protein" not in plain
 
 

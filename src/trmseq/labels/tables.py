@@ -16,6 +16,7 @@ from pathlib import Path
 
 from trmseq.constants import UNIMOD
 from trmseq.errors import InputError
+from trmseq.io.text import open_text
 from trmseq.labels.identification import (
     Identification,
     Key,
@@ -33,7 +34,10 @@ from trmseq.labels.identification import (
 
 PROFORMA = "opt_global_cv_MS:1003169_proforma_peptidoform_sequence"
 _NULL = {"", "null"}  # mzTab's empty cell; NaN and INF are numbers
-_TRUE = {"1", "true", "yes", "decoy"}
+# A decoy column's values: MaxQuant's Reverse column holds "+" or nothing; anything else is a
+# mistake to report, not a target to assume.
+_DECOY = {"1", "true", "yes", "decoy", "+"}
+_TARGET = {"", "null", "0", "false", "no", "target", "-"}
 _RUN_REF = re.compile(r"(ms_run\[\d+\]):(.*)$", re.DOTALL)
 _MOD = re.compile(r"(\d+)-(.+)", re.DOTALL)
 
@@ -65,10 +69,10 @@ def _columns(header: Sequence[str], scores: dict[str, str] | None = None) -> _Co
 
     by_kind = {kind: column for column, kind in (scores or {}).items() if column in header}
     return _Columns(
-        ref=pick("spectra_ref"),
+        ref=pick("spectra_ref", "scannr"),  # Sage's scannr holds the nativeID
         scan=pick("scan", "scans", "scan_number", "opt_global_cv_MS:1003057_scan_number"),
         title=pick("title", "spectrum_title", "opt_global_spectrum_title"),
-        file=pick("file"),
+        file=pick("file", "filename"),
         sequence=pick("sequence", "peptide"),
         proforma=pick(PROFORMA),
         modifications=pick("modifications"),
@@ -76,7 +80,8 @@ def _columns(header: Sequence[str], scores: dict[str, str] | None = None) -> _Co
         q=by_kind.get("q-value") or next((h for h in header if is_q_value_name(h)), None),
         expect=by_kind.get("expect"),
         rank=pick("opt_global_rank", "rank"),
-        decoy=pick("opt_global_cv_MS:1002217_decoy_peptide", "decoy", "is_decoy"),
+        decoy=pick("opt_global_cv_MS:1002217_decoy_peptide", "decoy", "is_decoy", "reverse")
+        or (pick("label") if "scannr" in lower else None),  # Sage: label 1 target, -1 decoy
         proteins=pick("accession", "protein", "proteins"),
     )
 
@@ -110,7 +115,8 @@ def read_mztab(path: Path) -> LabelFile:
             rows.append((n, cells[1:]))
     if header is None:
         raise InputError(f"{path}: no PSM section (no PSH line); is it an mzTab identification file?")
-    runs = {m[1]: run_name(v) for k, v in metadata.items()
+    # A location of null (the spec's "unknown") names no run: its PSMs join any input file.
+    runs = {m[1]: None if v.lower() in _NULL else run_name(v) for k, v in metadata.items()
             if (m := re.fullmatch(r"(ms_run\[\d+\])-location", k))}  # fmt: skip
     scores = {}
     for key, value in metadata.items():
@@ -119,14 +125,22 @@ def read_mztab(path: Path) -> LabelFile:
             if kind:
                 scores[f"search_engine_score[{m[1]}]"] = kind
     columns = _columns(header, scores)
-    found: list[Identification] = []
-    seen: set[tuple[str, str]] = set()
+    # A PSM mapped to several proteins repeats on one row per protein: it is one identification,
+    # a decoy only if every protein is one, whatever the order of its rows.
+    psms: dict[object, tuple[int, dict[str, str], list[str]]] = {}
     for n, cells in rows:
         row = _row(cells, header, f"{path}, line {n}")
-        psm = (row.get("PSM_ID", ""), row.get("spectra_ref", ""))
-        if psm[0].lower() not in _NULL and psm in seen:
-            continue  # the same PSM on another protein
-        seen.add(psm)
+        psm_id = row.get("PSM_ID", "")
+        key: object = (psm_id, row.get("spectra_ref", "")) if psm_id.lower() not in _NULL else n
+        proteins = [_cell(row, columns.proteins) or ""]
+        if key in psms:
+            psms[key][2].extend(proteins)
+        else:
+            psms[key] = (n, row, proteins)
+    found: list[Identification] = []
+    for n, row, proteins in psms.values():
+        if columns.proteins is not None:
+            row = {**row, columns.proteins: ";".join(proteins)}
         ident = _identification(row, f"{path}, line {n}", columns, runs, mztab=True)
         if ident is not None:
             found.append(ident)
@@ -168,11 +182,12 @@ def read_tsv(path: Path) -> LabelFile:
 def _lines(path: Path) -> list[tuple[int, str]]:
     """The non-blank lines of a text file, numbered from 1."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not a text file") from None
+        with open_text(path, "a labels table") as handle:
+            text = handle.read()
     except OSError as e:
         raise InputError(f"{path}: cannot read ({e.strerror})") from None
+    if "\x00" in text:
+        raise InputError(f"{path}: not a text file (a NUL byte)")
     return [(n, line.rstrip("\r")) for n, line in enumerate(text.split("\n"), start=1) if line.strip()]
 
 
@@ -199,7 +214,7 @@ def _number(row: dict[str, str], column: str | None, where: str) -> float | None
 
 
 def _identification(
-    row: dict[str, str], where: str, columns: _Columns, runs: dict[str, str], mztab: bool
+    row: dict[str, str], where: str, columns: _Columns, runs: dict[str, str | None], mztab: bool
 ) -> Identification | None:
     rank = _number(row, columns.rank, where)
     if rank is not None and rank != 1:
@@ -209,7 +224,7 @@ def _identification(
     charge = _number(row, columns.charge, where)
     proteins = re.split(r"[;,]", _cell(row, columns.proteins) or "")
     decoy, contaminant = protein_flags(proteins)
-    if (_cell(row, columns.decoy) or "").lower() in _TRUE:
+    if _decoy_flag(row, columns.decoy, where):
         decoy, contaminant = True, False
     return Identification(
         where=where, run=run, keys=keys, peptide=peptide,
@@ -219,8 +234,20 @@ def _identification(
     )  # fmt: skip
 
 
+def _decoy_flag(row: dict[str, str], column: str | None, where: str) -> bool:
+    """Whether the row's decoy column says decoy; raises InputError for a value it cannot read."""
+    value = (row.get(column, "") if column else "").strip().lower()
+    if column is not None and column.lower() == "label":  # Sage
+        if value in ("1", "-1"):
+            return value == "-1"
+    elif value in _DECOY or value in _TARGET:
+        return value in _DECOY
+    raise InputError(f"{where}: {column} {value!r} is neither a decoy (1, true, yes, +, decoy) nor a target "
+                     "(0, false, no, -, empty)")  # fmt: skip
+
+
 def _where(
-    row: dict[str, str], where: str, columns: _Columns, runs: dict[str, str]
+    row: dict[str, str], where: str, columns: _Columns, runs: dict[str, str | None]
 ) -> tuple[str | None, tuple[Key, ...]]:
     """The run (None: any) and the join keys of a row."""
     run = None

@@ -1,0 +1,48 @@
+"""Opening the text files users bring (MGF, label tables) as the tools that wrote them wrote them.
+
+Bytes that are not UTF-8 are read as Windows-1252, since titles and tables saved by Windows
+tools (Excel, older converters) often are ("café"): no reason to refuse a spectrum or a label.
+Compressed and UTF-16 files (what PowerShell's ``>`` writes) are refused with a message that
+says what they are.
+"""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+from typing import TextIO
+
+from trmseq.errors import InputError
+
+
+def _cp1252(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    bad = error.object[error.start : error.end]
+    return bytes(bad).decode("cp1252", errors="replace"), error.end
+
+
+CP1252_FALLBACK = "trmseq-cp1252-fallback"
+codecs.register_error(CP1252_FALLBACK, _cp1252)
+
+
+def open_text(path: Path, kind: str) -> TextIO:
+    """Open ``path`` for reading as text (UTF-8, with or without a BOM, else Windows-1252).
+
+    Raises
+    ------
+    InputError
+        If the file cannot be opened, is a folder, or is gzip-compressed or UTF-16.
+    """
+    try:
+        with open(path, "rb") as probe:
+            start = probe.read(2)
+        if start == b"\x1f\x8b":
+            raise InputError(f"{path}: gzip-compressed; decompress it first (gunzip)")
+        if start in (b"\xff\xfe", b"\xfe\xff"):
+            raise InputError(f"{path}: UTF-16 text (as PowerShell writes); save it as UTF-8 or ASCII")
+        return open(path, encoding="utf-8-sig", errors=CP1252_FALLBACK)  # noqa: SIM115
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, not {kind}") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot open ({e.strerror})") from None

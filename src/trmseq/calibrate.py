@@ -22,9 +22,10 @@ from trmseq.confidence import FEATURES, Calibrator, expected_calibration_error, 
 from trmseq.data import SyntheticStream
 from trmseq.decode import peptide_masses
 from trmseq.device import resolve_device
-from trmseq.errors import InputError, OutputError
+from trmseq.errors import InputError
 from trmseq.evaluate import score_peptides
 from trmseq.inference import Runner
+from trmseq.io.atomic import check_writable
 from trmseq.labels import Labels
 from trmseq.paths import resolve_model
 from trmseq.peptides import PeptideSampler
@@ -106,8 +107,7 @@ def calibrate_model(
     TrmseqError
         For a missing or corrupt model, unreadable files, or too little to fit on.
     """
-    if not output.parent.is_dir():  # before the work, not after it
-        raise OutputError(f"{output}: cannot write here (no folder {output.parent})")
+    check_writable(output)  # before the work, not after it
     path = resolve_model(model_path)
     model, tokenizer, config, payload = checkpoint.load_model(path)
     runner = Runner(model, tokenizer, config.decode, resolve_device(device))

@@ -201,8 +201,6 @@ class DecodeConfig:
                "decode.isotopes: one or more offsets within -2..5")  # fmt: skip
         _check(self.beam >= 1 and self.top_k >= 1 and self.rerank >= 1 and self.batch_size >= 1,
                "decode.beam, decode.top_k, decode.rerank and decode.batch_size >= 1")  # fmt: skip
-        # Each extra candidate is kept in every search state: top 10 costs about 40x top 1.
-        _check(self.top_k <= 20, "decode.top_k <= 20 (the search's cost grows with it)")
         _check(self.n_sup >= 0, "decode.n_sup >= 0")
         _check(self.rival_beam >= 0, "decode.rival_beam >= 0 (0: no search for rivals)")
 

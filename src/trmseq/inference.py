@@ -180,6 +180,9 @@ class Runner:
         more = self._pool_ranked(self.decode, log_probs, q, changed, spectra)
         out = []
         for (first, first_e), (others, others_e) in zip(best, more, strict=True):
+            if not first:  # no answer without --top-k: none with it either
+                out.append((first, first_e))
+                continue
             taken = {c.peptide for c in first}
             rest = [(c, e) for c, e in zip(others, others_e, strict=True) if c.peptide not in taken]
             rest = rest[: self.decode.top_k - len(first)]

@@ -196,13 +196,15 @@ def predict_files(
     from trmseq import checkpoint
     from trmseq.device import join_torchrun, process_device, resolve_device
     from trmseq.errors import ConfigError
-    from trmseq.io.atomic import atomic_write
+    from trmseq.io.atomic import atomic_write, check_writable
     from trmseq.io.mztab import tsv_cell, write_mztab, write_tsv
     from trmseq.paths import resolve_model
 
     suffix = output.suffix.lower()
     if suffix not in (".mztab", ".tsv"):
         raise ConfigError(f"{output}: output must end in .mztab or .tsv")
+    log = output.with_name(output.name + ".skipped.tsv")
+    check_writable(log)  # written (or removed) after the work: fail before it
     path = resolve_model(model_path)
     model, tokenizer, config, payload = checkpoint.load_model(path)
     calibrator = checkpoint.calibrator(payload, path)
@@ -255,7 +257,6 @@ def predict_files(
             n_rows = write_mztab(handle, psms, tokenizer.vocab, files, settings)
         else:
             n_rows = write_tsv(handle, psms, tokenizer.vocab, files)
-    log = output.with_name(output.name + ".skipped.tsv")
     if not skipped:
         log.unlink(missing_ok=True)  # an older run's list would name spectra of other files
         return Summary(counter, n_rows, n_fit, None, n_above_q)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -191,10 +192,13 @@ def evaluate_predictions(
     vocab = config.vocab.build()
     table = _read_predictions(predictions)
     # Results moved along with their spectra still name the old folder: match by file name
-    # where the name is unambiguous.
+    # where the name is unambiguous and the file it names was not given too. Names split at
+    # either separator, since a results file may come from Windows.
+    given = {str(Path(f).resolve()) for f in files}
     names: dict[str, set[str]] = {}
     for file, _ in table:
-        names.setdefault(Path(file).name, set()).add(file)
+        names.setdefault(re.split(r"[\\/]", file)[-1], set()).add(file)
+    names = {k: v for k, v in names.items() if len(v) == 1 and not v & given}
     counter = SkipCounter()
     truths, charges, preds, scores, probabilities = [], [], [], [], []
     n_fit = n_matched = 0
@@ -205,7 +209,7 @@ def evaluate_predictions(
         file = Path(spectrum.file).resolve()
         same_name = names.get(file.name, set())
         row = table.get((str(file), spectrum.ref))
-        if row is None and len(same_name) == 1:
+        if row is None and same_name:
             row = table.get((next(iter(same_name)), spectrum.ref))
             if row is not None and file not in by_name:
                 by_name.add(file)
@@ -228,7 +232,8 @@ def evaluate_predictions(
         raise InputError(f"{', '.join(map(str, files))}: no usable annotated spectra to evaluate"
                          f"{_skips(counter)}")  # fmt: skip
     if table and not n_matched:
-        named = ", ".join(sorted(names)[:3]) + (", ..." if len(names) > 3 else "")
+        every = sorted({re.split(r"[\\/]", file)[-1] for file, _ in table})
+        named = ", ".join(every[:3]) + (", ..." if len(every) > 3 else "")
         raise InputError(f"{predictions}: none of its {len(table):,} PSMs is for a spectrum given "
                          f"(it names {named})")  # fmt: skip
     ev = build_ranked(truths, charges, preds, scores, probabilities, vocab, counter, None, str(predictions))

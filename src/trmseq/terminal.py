@@ -18,9 +18,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from trmseq.errors import TrmseqError
 
-# One line per message, whatever the width; no markup, since messages carry user paths and
-# titles, and a folder named "run [final]" must print as it is.
-err = Console(stderr=True, soft_wrap=True, markup=False)
+# One line per message, whatever the width; no markup or emoji codes, since messages carry user
+# paths and titles, and "run [final]/a:x:.tsv" must print as it is.
+err = Console(stderr=True, soft_wrap=True, markup=False, emoji=False)
 F = TypeVar("F", bound=Callable[..., Any])
 
 ConfigOption = Annotated[
@@ -57,7 +57,9 @@ def _terminate(signum: int, frame: object) -> None:
 def on_sigterm_unwind() -> None:
     """Turn SIGTERM and SIGHUP into :class:`Terminated`, so that they unwind like Ctrl-C."""
     signal.signal(signal.SIGTERM, _terminate)
-    if hasattr(signal, "SIGHUP"):  # not on Windows
+    # Not on Windows, and not under nohup, which set SIGHUP to be ignored so the run outlives
+    # its terminal.
+    if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) is signal.SIG_DFL:
         signal.signal(signal.SIGHUP, _terminate)
 
 

@@ -107,7 +107,7 @@ def test_calibrate_bad_input_is_one_line_before_the_work(tmp_path: Path, write_t
     assert "no usable annotated spectra to calibrate on (1 no annotation (SEQ=))" in result.output
     assert "Traceback" not in result.output and not (tmp_path / "x.ckpt").exists()
     result = runner.invoke(app, ["calibrate", "--synthetic", "10", "-o", str(tmp_path / "no" / "x.ckpt")])
-    assert result.exit_code == 1 and "cannot write here (no folder" in result.output
+    assert result.exit_code == 1 and "cannot write here" in result.output
 
 
 @pytest.mark.slow

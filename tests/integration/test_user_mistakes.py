@@ -247,3 +247,72 @@ def test_train_does_not_overwrite_a_run_and_resume_says_when_the_budget_is_spent
     one_error(run("train", "-o", out, "--resume"), "used its budget (2 of 2 steps)", "--max-steps")
     again = run("train", "-o", out, "--resume", "--max-steps", 3, "--device", "cpu")
     assert again.exit_code == 0 and "stopped at step 3" in again.stderr, again.output
+
+
+# -- found in review of the fixes above ------------------------------------------------------------
+
+
+def test_nohup_keeps_its_hold_on_sighup() -> None:
+    import signal
+
+    from trmseq.terminal import on_sigterm_unwind
+
+    before = signal.getsignal(signal.SIGHUP), signal.getsignal(signal.SIGTERM)
+    try:
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # what nohup does
+        on_sigterm_unwind()
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, before[0])
+        signal.signal(signal.SIGTERM, before[1])
+
+
+def test_a_write_protected_skipped_list_fails_before_the_work(write_text, model: Path, tmp_path: Path) -> None:
+    path = write_text("s.mgf", "BEGIN IONS\nPEPMASS=500\n100 1\nEND IONS\n")  # no charge: skipped
+    out = tmp_path / "s.tsv"
+    out.write_text("old results\n")
+    log = tmp_path / "s.tsv.skipped.tsv"
+    log.write_text("old list\n")
+    log.chmod(0o444)
+    one_error(run("predict", path, "-o", out, "--model", model), log, "write-protected")
+    assert out.read_text() == "old results\n" and log.read_text() == "old list\n"
+
+
+def test_calibrate_checks_its_output_before_the_work(spectra: Path, model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "c.ckpt"
+    out.write_bytes(b"keep")
+    out.chmod(0o444)
+    one_error(run("calibrate", spectra, "--model", model, "-o", out), out, "write-protected")
+
+
+def test_results_for_a_same_named_file_are_not_borrowed(spectra: Path, model: Path, tmp_path: Path) -> None:
+    other = tmp_path / "b" / spectra.name
+    other.parent.mkdir()
+    shutil.copy(spectra, other)
+    assert run("predict", spectra, "-o", tmp_path / "a.tsv", "--model", model).exit_code == 0
+    result = run("evaluate", spectra, other, "-p", tmp_path / "a.tsv")
+    assert result.exit_code == 0, result.output
+    assert "matched to" not in result.stderr  # b's spectra have no prediction of their own
+    assert "spectra evaluated   20" in result.stdout
+
+
+def test_results_written_on_windows_match_by_file_name(spectra: Path, model: Path, tmp_path: Path) -> None:
+    assert run("predict", spectra, "-o", tmp_path / "p.tsv", "--model", model).exit_code == 0
+    direct = run("evaluate", spectra, "-p", tmp_path / "p.tsv")
+    table = (tmp_path / "p.tsv").read_text().replace(str(spectra), rf"C:\Users\lab\data\{spectra.name}")
+    (tmp_path / "win.tsv").write_text(table)
+    result = run("evaluate", spectra, "-p", tmp_path / "win.tsv")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == direct.stdout
+
+
+def test_a_stored_configuration_beyond_the_command_lines_limits_still_loads() -> None:
+    from trmseq.config import DecodeConfig
+
+    assert DecodeConfig(top_k=25).top_k == 25  # --top-k stops at 20; a checkpoint's config is not refused
+
+
+def test_paths_print_without_emoji_codes(spectra: Path, model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run:x:.tsv"
+    result = run("predict", spectra, "-o", out, "--model", model)
+    assert result.exit_code == 0 and f"wrote 10 PSMs to {out}" in result.stderr

@@ -356,6 +356,36 @@ def test_a_psm_on_several_proteins_is_a_decoy_only_if_every_protein_is(tmp_path:
         assert [(i.keys, i.decoy) for i in ids] == [((("index", "1"),), False), ((("index", "2"),), True)]
 
 
+def test_an_mztab_decoy_flag_counts_over_all_rows_of_a_psm(tmp_path: Path) -> None:
+    rows = [["PEPK", "1", "DECOY_P9", "0.001", "null", "2", "ms_run[2]:index=1", "1"],
+            ["PEPK", "1", "sp|P1|A", "0.001", "null", "2", "ms_run[2]:index=1", "0"]]  # fmt: skip
+    for order in (rows, rows[::-1]):
+        path = tmp_path / "f.mzTab"
+        path.write_text(mztab_text(order, ("opt_global_cv_MS:1002217_decoy_peptide",)))
+        assert [i.decoy for i in read_label_file(path).identifications] == [False]
+
+
+def test_mokapot_labels_say_target(tmp_path: Path) -> None:
+    path = tmp_path / "mokapot.psms.tsv"
+    path.write_text("SpecId\tLabel\tScanNr\tmokapot q-value\tPeptide\tProteins\n"
+                    "a\tTrue\t12\t0.001\tK.PEPTIDE.R\tsp|P1|A\n"
+                    "b\tFalse\t13\t0.2\tK.PEPTIDR.R\tsp|P2|B\n")  # fmt: skip
+    f = read_label_file(path)
+    a, b = f.identifications
+    assert f.score == "q-value" and (a.decoy, b.decoy) == (False, True)
+    assert ("scan", "12") in a.keys and a.tokens(VOCAB) == ("P", "E", "P", "T", "L", "D", "E")
+    path.write_text("SpecId\tLabel\tScanNr\tPeptide\na\tmaybe\t12\tPEPK\n")
+    with pytest.raises(InputError, match="Label 'maybe' is neither a target"):
+        read_label_file(path)
+
+
+def test_a_nan_q_value_in_xml_is_no_q_value() -> None:
+    from trmseq.labels.identification import is_q_value_name
+    from trmseq.labels.xml import _first_score
+
+    assert _first_score({"MS-GF:QValue": "NaN"}, is_q_value_name) is None
+
+
 def test_an_unknown_mztab_location_joins_any_run(tmp_path: Path) -> None:
     path = tmp_path / "n.mzTab"
     path.write_text(mztab_text([["PEPK", "1", "sp|P1|A", "0.001", "null", "2", "ms_run[1]:index=0"]])

@@ -106,7 +106,7 @@ def inspect(
     files = expand_paths(spectra)
     table = read_labels(labels, max_q, max_expect) if labels else None
     vocab = cfg.vocab.build() if annotated or table else None
-    out = Console(soft_wrap=True, markup=False)  # long paths stay on one line, whatever the width
+    out = Console(soft_wrap=True, markup=False, emoji=False)  # long paths stay on one line, whatever the width
     for path in files:
         counter = SkipCounter()
         charges: dict[int, int] = {}

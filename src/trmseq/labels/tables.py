@@ -127,20 +127,24 @@ def read_mztab(path: Path) -> LabelFile:
     columns = _columns(header, scores)
     # A PSM mapped to several proteins repeats on one row per protein: it is one identification,
     # a decoy only if every protein is one, whatever the order of its rows.
-    psms: dict[object, tuple[int, dict[str, str], list[str]]] = {}
+    psms: dict[object, tuple[int, dict[str, str], list[str], list[bool]]] = {}
     for n, cells in rows:
-        row = _row(cells, header, f"{path}, line {n}")
+        where = f"{path}, line {n}"
+        row = _row(cells, header, where)
         psm_id = row.get("PSM_ID", "")
         key: object = (psm_id, row.get("spectra_ref", "")) if psm_id.lower() not in _NULL else n
-        proteins = [_cell(row, columns.proteins) or ""]
+        proteins, flagged = [_cell(row, columns.proteins) or ""], [_decoy_flag(row, columns.decoy, where)]
         if key in psms:
             psms[key][2].extend(proteins)
+            psms[key][3].extend(flagged)
         else:
-            psms[key] = (n, row, proteins)
+            psms[key] = (n, row, proteins, flagged)
     found: list[Identification] = []
-    for n, row, proteins in psms.values():
+    for n, row, proteins, flagged in psms.values():
         if columns.proteins is not None:
             row = {**row, columns.proteins: ";".join(proteins)}
+        if columns.decoy is not None:  # flagged a decoy on every row, or on none
+            row = {**row, columns.decoy: "1" if all(flagged) else "0"}
         ident = _identification(row, f"{path}, line {n}", columns, runs, mztab=True)
         if ident is not None:
             found.append(ident)
@@ -237,10 +241,11 @@ def _identification(
 def _decoy_flag(row: dict[str, str], column: str | None, where: str) -> bool:
     """Whether the row's decoy column says decoy; raises InputError for a value it cannot read."""
     value = (row.get(column, "") if column else "").strip().lower()
-    if column is not None and column.lower() == "label":  # Sage
-        if value in ("1", "-1"):
-            return value == "-1"
-    elif value in _DECOY or value in _TARGET:
+    if column is not None and column.lower() == "label":  # says target: Sage/Percolator 1/-1, mokapot True/False
+        if value in ("1", "true", "-1", "false"):
+            return value in ("-1", "false")
+        raise InputError(f"{where}: {column} {value!r} is neither a target (1, true) nor a decoy (-1, false)")
+    if value in _DECOY or value in _TARGET:
         return value in _DECOY
     raise InputError(f"{where}: {column} {value!r} is neither a decoy (1, true, yes, +, decoy) nor a target "
                      "(0, false, no, -, empty)")  # fmt: skip
@@ -262,6 +267,8 @@ def _where(
                 run = runs[m[1]]
             first = m[2]
         keys.extend(ref_keys(first))
+        if first.isdigit():  # a bare number (mokapot's and Percolator's ScanNr) is a scan
+            keys.append(("scan", str(int(first))))
     file = _cell(row, columns.file)
     if file:
         run = run_name(file)

@@ -240,9 +240,10 @@ def _first_score(scores: dict, wanted: Callable[[str], bool]) -> float | None:
     for name, value in scores.items():
         if isinstance(name, str) and wanted(name):
             try:
-                return float(value)
+                number = float(value)
             except (TypeError, ValueError):
                 continue
+            return None if number != number else number  # NaN: no score, as in the tables
     return None
 
 

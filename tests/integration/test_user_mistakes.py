@@ -70,6 +70,12 @@ def test_a_file_named_twice_is_read_once_with_a_warning(spectra: Path, model: Pa
     assert len(out.read_text().splitlines()) == 1 + 10
 
 
+def test_a_compressed_spectrum_file_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "run.mzML.gz"
+    path.write_bytes(gzip.compress(b"<mzML/>"))
+    one_error(run("inspect", path), path, "gzip-compressed; decompress it first")
+
+
 def test_windows_1252_titles_are_read_not_refused(tmp_path: Path, casanovo_sample: Path) -> None:
     text = casanovo_sample.read_text().replace("TITLE=", "TITLE=café ", 1)
     path = tmp_path / "latin.mgf"

@@ -379,6 +379,23 @@ def test_mokapot_labels_say_target(tmp_path: Path) -> None:
         read_label_file(path)
 
 
+def test_a_spreadsheets_table_reads_or_says_why_not(tmp_path: Path) -> None:
+    quoted = tmp_path / "q.tsv"
+    quoted.write_text('"title"\t"sequence"\t"charge"\n"t1"\t"PEPK"\t"2+"\n')
+    (ident,) = read_label_file(quoted).identifications
+    assert (ident.keys, ident.charge, ident.tokens(VOCAB)) == ((("title", "t1"),), 2, ("P", "E", "P", "K"))
+    comma = tmp_path / "c.tsv"
+    comma.write_text("title,sequence\nt1,PEPK\n")
+    with pytest.raises(InputError, match="not tab-separated"):
+        read_label_file(comma)
+
+
+def test_label_files_given_twice_are_read_once(tmp_path: Path) -> None:
+    path = tmp_path / "l.tsv"
+    path.write_text("title\tsequence\nt1\tPEPK\n")
+    assert read_labels([path, tmp_path / "." / "l.tsv"]).summary()["read"] == 1
+
+
 def test_a_nan_q_value_in_xml_is_no_q_value() -> None:
     from trmseq.labels.identification import is_q_value_name
     from trmseq.labels.xml import _first_score
@@ -452,6 +469,7 @@ def test_a_tpp_title_gives_its_scan() -> None:
         ("n.tsv", b"\xff\xfe\x00binary", "UTF-16 text"),
         ("n2.tsv", b"title\tsequence\n\x00\x01\x02", "not a text file (a NUL byte)"),
         ("o.csv", "title,sequence\n", "unknown labels file type"),
+        ("o2.tsv.gz", b"\x1f\x8b", "gzip-compressed; decompress it first"),
         ("p.pep.xml", PEPXML_HEAD + query(1, hit("PEPMK", mods='|<mod_aminoacid_mass position="4" mass="heavy"/>'))
          + PEPXML_TAIL, "spectrum_query 1 (runA.00001.00001.2): could not convert string to float: 'heavy'"),
     ],

@@ -75,6 +75,8 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
             files.extend(found)
         elif not p.exists():
             raise InputError(f"{p}: no such file or folder")
+        elif p.suffix.lower() == ".gz":
+            raise InputError(f"{p}: gzip-compressed; decompress it first (gunzip)")
         elif p.suffix.lower() not in READERS:
             raise InputError(f"{p}: unknown spectrum file type; expected .mgf, .mzML or .mzXML")
         else:

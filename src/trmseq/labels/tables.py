@@ -167,7 +167,10 @@ def read_tsv(path: Path) -> LabelFile:
     lines = [(n, line) for n, line in _lines(path) if not line.startswith("#")]
     if not lines:
         raise InputError(f"{path}: empty; expected a header line with spectra_ref/scan/title and sequence")
-    header = [c.strip() for c in lines[0][1].split("\t")]
+    header = [c.strip().strip('"') for c in lines[0][1].split("\t")]
+    if len(header) == 1 and ("," in header[0] or ";" in header[0]):
+        raise InputError(f"{path}: not tab-separated (the header is one cell: {header[0][:60]!r}); "
+                         "save it as tab-separated text")  # fmt: skip
     columns = _columns(header)
     named = ", ".join(header)[:200]
     if columns.sequence is None and columns.proforma is None:
@@ -198,7 +201,12 @@ def _lines(path: Path) -> list[tuple[int, str]]:
 def _row(cells: list[str], header: list[str], where: str) -> dict[str, str]:
     if len(cells) != len(header):
         raise InputError(f"{where}: {len(cells)} cells, but the header has {len(header)}")
-    return dict(zip(header, (c.strip() for c in cells), strict=True))
+    # A cell "quoted" by a spreadsheet is read without its quotes.
+    return dict(zip(header, (_unquoted(c.strip()) for c in cells), strict=True))
+
+
+def _unquoted(cell: str) -> str:
+    return cell[1:-1] if len(cell) >= 2 and cell[0] == cell[-1] == '"' else cell
 
 
 def _cell(row: dict[str, str], column: str | None) -> str | None:
@@ -225,6 +233,9 @@ def _identification(
         return None
     run, keys = _where(row, where, columns, runs)
     peptide, problem = _peptide(row, columns, mztab)
+    text = _cell(row, columns.charge)
+    if text is not None:  # "2+" as MGF writes it
+        row = {**row, columns.charge: text.rstrip("+")}  # type: ignore[dict-item]
     charge = _number(row, columns.charge, where)
     proteins = re.split(r"[;,]", _cell(row, columns.proteins) or "")
     decoy, contaminant = protein_flags(proteins)

@@ -58,6 +58,8 @@ def read_annotation(spectrum: Spectrum, vocab: Vocabulary) -> tuple[str, ...] | 
     try:
         peptide = vocab.parse(spectrum.annotation)
     except PeptideError as e:
+        if "," in spectrum.annotation:  # PRIDE exports list every peptide of a spectrum: one reason
+            return "annotation: several peptides (comma-separated)"
         return f"annotation: {e.reason}"
     return _mass_problem(peptide, spectrum, vocab, "annotation") or peptide
 

@@ -98,6 +98,13 @@ def test_compressed_utf16_and_binary_mgf_are_one_line(tmp_path: Path, content, m
     one_error(run("inspect", path), path, message)
 
 
+def test_several_peptides_in_one_seq_are_one_reason(write_text) -> None:
+    blocks = "".join(f"BEGIN IONS\nPEPMASS=500\nCHARGE=2+\nSEQ=PEPK,PEP{x}K\n100 1\nEND IONS\n" for x in "ACDE")
+    result = run("inspect", write_text("p.mgf", blocks), "--annotated")
+    assert result.exit_code == 0, result.output
+    assert "4  annotation: several peptides (comma-separated)" in result.stdout
+
+
 def test_a_bad_peak_names_its_own_line(write_text) -> None:
     path = write_text("p.mgf", "BEGIN IONS\nPEPMASS=500\nCHARGE=2+\n100.1 5\n101,5 7\nEND IONS\n")
     one_error(run("inspect", path), f"{path}, line 5, spectrum index=0", "'101,5 7'")

@@ -191,6 +191,11 @@ class DecodeConfig:
     rerank: int = _opt(5, "search candidates re-ranked by the calibrated probability; 1: the search's order")
     rival_beam: int = _opt(32, "with a calibrated model: beam of a second search that keeps 3 peptides per "
                            "state, adding same-mass rivals (swapped residues) to the candidates; 0: none")
+    evidence_beam: int = _opt(64, "with a calibrated model: beam of a search that favours residues whose prefix "
+                              "mass a b or y peak supports, adding the peptides the spectrum supports to the "
+                              "candidates; 0: none")
+    evidence_weight: float = _opt(4.0, "score (log-probability) that search adds per residue a peak supports; "
+                                  "0: no such search")
     n_sup: int = _opt(0, "supervision steps at inference instead of model.n_sup; 0: model.n_sup")
     halting: bool = _opt(True, "stop refining a spectrum once the halting head says it is right")
     batch_size: int = _opt(128, "spectra per forward pass")
@@ -203,6 +208,8 @@ class DecodeConfig:
                "decode.beam, decode.top_k, decode.rerank and decode.batch_size >= 1")  # fmt: skip
         _check(self.n_sup >= 0, "decode.n_sup >= 0")
         _check(self.rival_beam >= 0, "decode.rival_beam >= 0 (0: no search for rivals)")
+        _check(self.evidence_beam >= 0, "decode.evidence_beam >= 0 (0: no search guided by the peaks)")
+        _check(0 <= self.evidence_weight < float("inf"), "decode.evidence_weight >= 0 and finite")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from trmseq.config import DecodeConfig
-from trmseq.constants import C13_DIFF
+from trmseq.constants import C13_DIFF, PROTON
 from trmseq.masses import neutral_mass
 from trmseq.search import search
 from trmseq.spectrum import Spectrum
@@ -119,7 +119,7 @@ def mass_constrained(
 
 def decode_batch(
     log_probs: torch.Tensor, spectra: Sequence[Spectrum], tokenizer: Tokenizer, decode: DecodeConfig,
-    pool: int = 0, rivals: bool = False,
+    pool: int = 0, rivals: bool = False, tol_da: float = 0.02,
 ) -> list[list[Candidate]]:
     """Each spectrum's greedy answer if it fits the precursor, else the search's best ones.
 
@@ -129,7 +129,9 @@ def decode_batch(
     than ``top_k`` for a re-ranking to choose from: the extra ones from the best fitting final
     states, at no extra cost); a greedy answer that fits is searched further only for
     ``top_k`` > 1. With ``rivals`` (a calibrated model) and ``decode.rival_beam``, a top-1
-    search also adds the fitting peptides of a narrow search that keeps several per state.
+    search also adds the fitting peptides of a narrow search that keeps several per state, and
+    with ``decode.evidence_beam`` those of a search guided by the peaks (:func:`prefix_support`,
+    within ``tol_da``), each with its model log-probability.
     """
     vocab = tokenizer.vocab
     observed = [float(neutral_mass(s.precursor_mz, s.charge)) for s in spectra]
@@ -160,12 +162,39 @@ def decode_batch(
         more = search(log_probs[need], [observed[j] for j in need], tokenizer, decode.precursor_tol_ppm,
                       decode.isotopes, decode.rival_beam, max(pool, 1), _RIVALS_PER_STATE)  # fmt: skip
         found = [first + extra for first, extra in zip(found, more, strict=True)]
+    if rivals and decode.evidence_beam and decode.evidence_weight and decode.top_k == 1:
+        # The model alone ranks the right peptide far down when it is unsure of a few residues,
+        # while the peaks still show most of its ladder: a search that rewards each residue
+        # boundary a b or y ion supports proposes it, and the calibrated re-ranking judges it.
+        guided = search(log_probs[need], [observed[j] for j in need], tokenizer, decode.precursor_tol_ppm,
+                        decode.isotopes, decode.evidence_beam, max(pool, 1), 1,
+                        support=prefix_support([spectra[j] for j in need], [observed[j] for j in need]),
+                        support_tol=tol_da, support_weight=decode.evidence_weight)  # fmt: skip
+        for j, first, extra in zip(need, found, guided, strict=True):  # scores without the bonus
+            first += [(path, float(lp[j, slots, path].sum())) for path, _ in extra]
     for j, paths_j in zip(need, found, strict=True):
         candidates = _distinct([path_candidate(path, probs[j], tokenizer, score, True) for path, score in paths_j])
         candidates = [c for c in candidates if _valid(c.peptide, vocab)]
         if candidates:
             answers[j] = candidates
     return answers
+
+
+def prefix_support(spectra: Sequence[Spectrum], observed_mass: Sequence[float]) -> torch.Tensor:
+    """Per spectrum, the prefix residue masses its peaks imply as b or y ions, sorted.
+
+    A peak at m/z ``x`` is a b ion of charge z of a prefix of mass ``z (x - proton)`` or a y
+    ion of the suffix that leaves ``M - z (x - proton)`` (M the neutral precursor mass), for z
+    up to the precursor charge - 1. Rows are padded with infinity; float64 of shape (n, width).
+    """
+    rows = []
+    for s, neutral in zip(spectra, observed_mass, strict=True):
+        x = np.concatenate([z * (s.mz.astype(np.float64) - PROTON) for z in range(1, max(1, s.charge - 1) + 1)])
+        rows.append(np.sort(np.r_[x, neutral - x]))
+    out = np.full((len(rows), max((len(r) for r in rows), default=0) or 1), np.inf)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = r
+    return torch.from_numpy(out)
 
 
 def _distinct(candidates: list[Candidate]) -> list[Candidate]:

@@ -198,7 +198,8 @@ class Runner:
         # At least two candidates, so that each one's evidence knows its best rival; extra
         # ones cost nothing in a top-1 search (decode_batch).
         pool = max(decode.top_k, decode.rerank, 2)
-        decoded = decode_batch(log_probs, spectra, self.tokenizer, decode, pool, rivals)
+        decoded = decode_batch(log_probs, spectra, self.tokenizer, decode, pool, rivals,
+                               self.model.config.match_tol_da)
         greedy_log_probs = log_probs.max(-1).values.cpu().numpy()
         halting, moved = q.cpu().tolist(), changed.cpu().tolist()
         out = []

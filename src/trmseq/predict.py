@@ -227,7 +227,10 @@ def predict_files(
                 ("halting", str(decode.halting).lower()), ("beam", str(decode.beam)),
                 ("top_k", str(decode.top_k)),
                 ("rerank", str(decode.rerank if calibrator is not None else 1)),
-                ("rival_beam", str(decode.rival_beam if calibrator is not None else 0))]  # fmt: skip
+                ("rival_beam", str(decode.rival_beam if calibrator is not None else 0)),
+                ("evidence_beam", str(decode.evidence_beam if calibrator is not None and decode.evidence_weight
+                                      else 0)),
+                ("evidence_weight", f"{decode.evidence_weight:g}")]  # fmt: skip
     skipped: list[PSM] = []
     n_fit = 0
 

@@ -50,6 +50,9 @@ def search(
     beam: int = 256,
     top_k: int = 1,
     per_state: int | None = None,
+    support: torch.Tensor | None = None,
+    support_tol: float = 0.02,
+    support_weight: float = 0.0,
 ) -> list[list[tuple[np.ndarray, float]]]:
     """The ``top_k`` most probable fitting peptides of each spectrum, each by its best CTC path.
 
@@ -94,6 +97,8 @@ def search(
             again = (mass[:, :, None] != 0) & (last[:, :, None] != nterm_classes)  # -17.027 weighs < 0
             new_score[:, :, nterm] = new_score[:, :, nterm].masked_fill(again, -torch.inf)
         candidates = _Candidates(mass, last, peptide, masses)
+        if support is not None and support_weight:
+            new_score += support_weight * _supported(candidates, support, support_tol).reshape(new_score.shape)
         # drop what overshoots the precursor or can no longer reach it; checked only where it can bind
         left = (n_slots - t - 1) * top_mass
         if bool(((mass.max(1).values + top_mass > hi) | (mass.min(1).values + left < lo)).any()):
@@ -139,6 +144,18 @@ def search(
     paths_np = paths.cpu().numpy()
     return [[(paths_np[i, j], float(scores[i][j])) for j in range(len(r))]
             for i, r in enumerate(chosen)]  # fmt: skip
+
+
+def _supported(candidates: _Candidates, support: torch.Tensor, tol: float) -> torch.Tensor:
+    """Per row, whether each candidate emits a residue whose prefix mass lies within ``tol`` of
+    a support mass (``support`` sorted per row, padded with infinity)."""
+    _, _, emit = candidates._parts(None, None)
+    mass = candidates.mass()  # (batch, states * classes)
+    at = torch.searchsorted(support, mass)
+    below = support.gather(1, (at - 1).clamp(min=0))
+    above = support.gather(1, at.clamp(max=support.shape[1] - 1))
+    near = ((mass - below).abs() <= tol) | ((above - mass).abs() <= tol)
+    return near & emit.reshape(len(mass), -1)
 
 
 @dataclass

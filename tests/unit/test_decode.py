@@ -271,7 +271,7 @@ def test_rivals_add_what_one_peptide_per_state_cannot_hold() -> None:
     assert [p for _, p in expected[:2]] == [("A", "G", "S"), ("G", "A", "S")]
     spectrum = Spectrum(np.zeros(1), np.ones(1, np.float32), (observed + 2 * ref.PROTON) / 2, 2, "x.mgf", 0, "index=0")
     lp = torch.tensor(log_probs[None])
-    decode = DecodeConfig(mass_control=True)
+    decode = DecodeConfig(mass_control=True, evidence_beam=0)  # the rivals alone
     peptides = lambda found: [c.peptide for c in found[0]]  # noqa: E731
     alone = decode_batch(lp, [spectrum], TOKENIZER, decode, pool=5)
     assert ("A", "G", "S") in peptides(alone) and ("G", "A", "S") not in peptides(alone)
@@ -283,3 +283,64 @@ def test_rivals_add_what_one_peptide_per_state_cannot_hold() -> None:
     assert len({c.peptide for c in with_rivals}) == len(with_rivals)
     rival = next(c for c in with_rivals if c.peptide == ("G", "A", "S"))
     assert rival.fits and rival.log_prob == pytest.approx(expected[1][0], abs=1e-9)
+
+
+def test_prefix_support_holds_the_prefixes_of_b_and_y_ions_at_each_fragment_charge() -> None:
+    """Peaks at PEPTIDEK's b3 (1+) and y2 (2+), m/z from pyteomics, imply the prefixes PEP and
+    PEPTID; a 3+ precursor allows fragment charges 1 and 2, a 2+ one only 1."""
+    from trmseq.decode import prefix_support
+    from trmseq.spectrum import Spectrum
+
+    tokens = tuple("PEPTIDEK")
+    b3 = ref.fragment_ladder(tokens, "b", 1)[2]
+    y2 = ref.fragment_ladder(tokens, "y", 2)[1]
+    neutral = ref.peptide_mass(tokens)
+    prefixes = np.cumsum(ref.residue_masses(tokens))
+    for charge, expected in ((3, [prefixes[2], prefixes[5]]), (2, [prefixes[2]])):
+        spectrum = Spectrum(np.array([b3, y2]), np.ones(2, np.float32), ref.precursor_mz(tokens, charge),
+                            charge, "x.mgf", 0, "index=0")  # fmt: skip
+        support = prefix_support([spectrum], [neutral])[0].numpy()
+        assert np.all(np.diff(support) >= 0)
+        for m in expected:
+            assert np.abs(support - m).min() < 1e-6
+        assert len(support) == 2 * 2 * (charge - 1)  # each peak as b and as y, at each charge
+    assert not np.isfinite(prefix_support([spectrum, Spectrum(np.array([b3]), np.ones(1, np.float32), 500.0, 2,
+                                                              "x.mgf", 1, "index=1")], [neutral, 998.0])[1, 2:]).any()
+
+
+def test_the_search_guided_by_peaks_adds_the_peptide_they_support() -> None:
+    """The model prefers AGS to GAS, and a top-1 search keeps one of the two (same mass, same
+    last class); peaks at GAS's b1 and y2 support it alone, so the search guided by them adds
+    GAS, with its model log-probability as brute force scores it (not the bonus)."""
+    from trmseq.decode import decode_batch
+    from trmseq.spectrum import Spectrum
+
+    log_probs = np.full((N_SLOTS, TOKENIZER.n_classes), OFF)
+    g, a, s = TOKENIZER.encode(("G", "A", "S"))
+    log_probs[:, 0] = np.log(0.9)  # blank
+    log_probs[0, [a, g, 0]] = np.log([0.5, 0.45, 0.05])
+    log_probs[1, [g, a, 0]] = np.log([0.5, 0.45, 0.05])
+    log_probs[2, [s, 0]] = np.log([0.45, 0.55])  # the greedy answer, AG, misses the precursor
+    tokens = ("G", "A", "S")
+    observed = ref.peptide_mass(tokens)
+    expected = dict((p, score) for score, p in brute_force(log_probs, observed))
+    b1, y2 = ref.fragment_ladder(tokens, "b", 1)[0], ref.fragment_ladder(tokens, "y", 1)[1]
+
+    def spectrum(mz: list[float]) -> Spectrum:
+        return Spectrum(np.array(mz), np.ones(len(mz), np.float32), ref.precursor_mz(tokens, 2), 2, "x.mgf", 0,
+                        "index=0")  # fmt: skip
+
+    lp = torch.tensor(log_probs[None])
+    decode = DecodeConfig(mass_control=True, rival_beam=0)
+    peptides = lambda found: [c.peptide for c in found[0]]  # noqa: E731
+    alone = decode_batch(lp, [spectrum([b1, y2])], TOKENIZER, decode, pool=5)
+    assert ("A", "G", "S") in peptides(alone) and tokens not in peptides(alone)
+    guided = decode_batch(lp, [spectrum([b1, y2])], TOKENIZER, decode, pool=5, rivals=True)[0]
+    assert [c.peptide for c in guided][: len(alone[0])] == peptides(alone)
+    found = next(c for c in guided if c.peptide == tokens)
+    assert found.fits and found.log_prob == pytest.approx(expected[tokens], abs=1e-9)
+    # a peak both orders explain (y1) does not separate them; no guided search, or no weight: nothing added
+    y1 = ref.fragment_ladder(tokens, "y", 1)[0]
+    assert tokens not in peptides(decode_batch(lp, [spectrum([y1])], TOKENIZER, decode, pool=5, rivals=True))
+    for off in (dataclasses.replace(decode, evidence_beam=0), dataclasses.replace(decode, evidence_weight=0.0)):
+        assert peptides(decode_batch(lp, [spectrum([b1, y2])], TOKENIZER, off, pool=5, rivals=True)) == peptides(alone)

@@ -60,6 +60,12 @@ def search(
     search costs and still returns up to ``top_k`` peptides (those of the best fitting final
     states), but may miss one that shares its mass and last class with a better one.
 
+    With ``support`` (per spectrum, sorted residue masses padded with infinity, as
+    :func:`trmseq.decode.prefix_support` makes them) and ``support_weight``, a path scores
+    ``support_weight`` more for each token whose prefix mass (the residue mass up to and
+    including it) lies within ``support_tol`` Da of a support mass; the scores returned include
+    that bonus.
+
     Parameters
     ----------
     log_probs : torch.Tensor of shape (batch, n_slots, n_classes)
@@ -81,6 +87,8 @@ def search(
     nterm = [c for c in range(1, n_classes) if not tokenizer.is_residue[c]]
     nterm_classes = torch.tensor(nterm, dtype=torch.int64, device=device)
     shift = torch.tensor([k * C13_DIFF for k in isotopes], dtype=real, device=device)
+    if support is not None:
+        support = support.to(device, real).contiguous()
     targets = torch.as_tensor(observed_mass, dtype=real, device=device)[:, None] - shift - H2O
     tol = tol_ppm * 1e-6 * (targets.max(1).values + H2O) + 1e-6  # ppm of the peptide mass
     lo, hi = targets.min(1).values - tol, targets.max(1).values + tol

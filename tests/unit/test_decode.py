@@ -19,7 +19,7 @@ import torch
 import pyteomics_ref as ref
 from trmseq.config import DecodeConfig
 from trmseq.decode import fits_precursor, greedy_decode, mass_constrained
-from trmseq.tokenizer import Tokenizer
+from trmseq.tokenizer import Tokenizer, ctc_collapse
 from trmseq.vocab import Vocabulary
 
 VOCAB = Vocabulary(fixed_mods=(), variable_mods=("+42.011",))
@@ -344,3 +344,27 @@ def test_the_search_guided_by_peaks_adds_the_peptide_they_support() -> None:
     assert tokens not in peptides(decode_batch(lp, [spectrum([y1])], TOKENIZER, decode, pool=5, rivals=True))
     for off in (dataclasses.replace(decode, evidence_beam=0), dataclasses.replace(decode, evidence_weight=0.0)):
         assert peptides(decode_batch(lp, [spectrum([b1, y2])], TOKENIZER, off, pool=5, rivals=True)) == peptides(alone)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_support_adds_its_weight_per_supported_prefix_to_the_score(dtype: torch.dtype) -> None:
+    """Support at the masses of G and GA (pyteomics) gives GAS two bonuses and AGS one (its
+    prefix AG weighs what GA does): with weight 1.5 GAS ranks first, each score being brute
+    force's log-probability plus 1.5 per supported prefix."""
+    from trmseq.search import search
+
+    log_probs = np.full((N_SLOTS, TOKENIZER.n_classes), OFF)
+    g, a, s = TOKENIZER.encode(("G", "A", "S"))
+    log_probs[:, 0] = np.log(0.9)
+    log_probs[0, [a, g, 0]] = np.log([0.5, 0.45, 0.05])
+    log_probs[1, [g, a, 0]] = np.log([0.5, 0.45, 0.05])
+    log_probs[2, [s, 0]] = np.log([0.45, 0.55])
+    observed = ref.peptide_mass(("G", "A", "S"))
+    expected = {p: score for score, p in brute_force(log_probs, observed)}
+    support = torch.tensor([[ref.AA["G"], ref.AA["G"] + ref.AA["A"], np.inf]], dtype=dtype)
+    found = search(torch.tensor(log_probs[None]), [observed], TOKENIZER, top_k=2, support=support,
+                   support_weight=1.5)[0]  # fmt: skip
+    peptides = [TOKENIZER.decode(ctc_collapse(path)) for path, _ in found]
+    assert peptides == [("G", "A", "S"), ("A", "G", "S")]
+    assert found[0][1] == pytest.approx(expected[("G", "A", "S")] + 3.0, abs=1e-6)
+    assert found[1][1] == pytest.approx(expected[("A", "G", "S")] + 1.5, abs=1e-6)

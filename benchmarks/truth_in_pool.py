@@ -8,6 +8,10 @@ model log-probability, and how often the calibrated probability would prefer the
 answer had the pool held it (an upper bound for any way of adding candidates).
 
     python benchmarks/truth_in_pool.py runs/real/test.mgf [--model CKPT] [--no-guided]
+
+``--no-guided`` leaves the guided search out of the pool but keeps the model's calibration; a
+model calibrated before that search existed (``git show 2d19e67:src/trmseq/weights/default.ckpt``)
+with ``--no-guided`` gives the numbers as they were before it.
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ import torch
 
 from trmseq import checkpoint
 from trmseq.batch import collate
-from trmseq.decode import decode_batch, path_candidate, peptide_masses
+from trmseq.decode import decode_batch, fits_precursor, path_candidate, peptide_masses
 from trmseq.evaluate import score_peptides
 from trmseq.inference import Runner, evidence
+from trmseq.masses import neutral_mass
 from trmseq.paths import resolve_model
 from trmseq.reading import usable_spectra
 from trmseq.spectrum import SkipCounter
@@ -80,7 +85,9 @@ def main() -> None:
             lp = log_probs[j]
             t_path = viterbi(lp, tokenizer.encode(truth))
             t_log_prob = float(lp[np.arange(len(t_path)), t_path].sum())
-            t_cand = path_candidate(t_path, np.exp(lp), tokenizer, t_log_prob, True)
+            observed = float(neutral_mass(spectrum.precursor_mz, spectrum.charge))
+            fits = fits_precursor(vocab.peptide_mass(truth), observed, decode.precursor_tol_ppm, decode.isotopes)
+            t_cand = path_candidate(t_path, np.exp(lp), tokenizer, t_log_prob, fits)
             rival = max((c.log_prob for c in pool if not right(masses, c)), default=None)
             t_ev = evidence(t_cand, spectrum, vocab, decode.isotopes, float(lp.max(-1).sum()), float(out.q[j]),
                             bool(out.changed[j]), tol, calibrator, rival)  # fmt: skip

@@ -5,7 +5,8 @@ The one inference path: ``predict``, ``evaluate`` and validation during training
 the supervision steps (a spectrum leaves the batch once its halting logit is > 0), and each
 batch's log-probabilities are decoded into candidates (:func:`trmseq.decode.decode_batch`).
 With a calibration, the search's first ``decode.rerank`` candidates (for spectra whose greedy
-answer misses the precursor) are then ordered by their calibrated probability of being right,
+answer misses the precursor), with the same-mass rivals of a second search and the peptides of a
+third one guided by the peaks, are then ordered by their calibrated probability of being right,
 which weighs the model's likelihood against how well each candidate explains the spectrum
 (matched b/y intensity, bond coverage, ladder length).
 """
@@ -79,7 +80,8 @@ class Runner:
     calibrator
         Turns each candidate's evidence into a probability; with one and ``decode.rerank`` > 1,
         the search's first ``max(decode.top_k, decode.rerank)`` candidates, and the same-mass
-        rivals of ``decode.rival_beam``, are re-ranked by it (for a spectrum whose greedy answer
+        rivals of ``decode.rival_beam`` and the peptides of the search guided by the peaks
+        (``decode.evidence_beam``), are re-ranked by it (for a spectrum whose greedy answer
         fits the precursor, with ``top_k`` 1: that answer).
     """
 

@@ -62,9 +62,9 @@ def search(
 
     With ``support`` (per spectrum, sorted residue masses padded with infinity, as
     :func:`trmseq.decode.prefix_support` makes them) and ``support_weight``, a path scores
-    ``support_weight`` more for each token whose prefix mass (the residue mass up to and
-    including it) lies within ``support_tol`` Da of a support mass; the scores returned include
-    that bonus.
+    ``support_weight`` more for each residue whose prefix mass (the residue mass up to and
+    including it), short of the whole peptide, lies within ``support_tol`` Da of a support mass;
+    the scores returned include that bonus.
 
     Parameters
     ----------
@@ -89,6 +89,7 @@ def search(
     shift = torch.tensor([k * C13_DIFF for k in isotopes], dtype=real, device=device)
     if support is not None:
         support = support.to(device, real).contiguous()
+        residue = tokenizer.is_residue.to(device)
     targets = torch.as_tensor(observed_mass, dtype=real, device=device)[:, None] - shift - H2O
     tol = tol_ppm * 1e-6 * (targets.max(1).values + H2O) + 1e-6  # ppm of the peptide mass
     lo, hi = targets.min(1).values - tol, targets.max(1).values + tol
@@ -105,12 +106,15 @@ def search(
             again = (mass[:, :, None] != 0) & (last[:, :, None] != nterm_classes)  # -17.027 weighs < 0
             new_score[:, :, nterm] = new_score[:, :, nterm].masked_fill(again, -torch.inf)
         candidates = _Candidates(mass, last, peptide, masses)
+        new_mass = None
         if support is not None and support_weight:
-            new_score += support_weight * _supported(candidates, support, support_tol).reshape(new_score.shape)
+            new_mass = candidates.mass().reshape(new_score.shape)
+            new_score += support_weight * _supported(candidates, new_mass, support, support_tol, residue, lo)
         # drop what overshoots the precursor or can no longer reach it; checked only where it can bind
         left = (n_slots - t - 1) * top_mass
         if bool(((mass.max(1).values + top_mass > hi) | (mass.min(1).values + left < lo)).any()):
-            new_mass = candidates.mass().reshape(new_score.shape)
+            if new_mass is None:
+                new_mass = candidates.mass().reshape(new_score.shape)
             bound = (new_mass > hi[:, None, None]) | (new_mass + left < lo[:, None, None])
             new_score.masked_fill_(bound, -torch.inf)
         keep, score = _select(new_score.reshape(b, -1), candidates, per_state or top_k, beam)
@@ -154,16 +158,22 @@ def search(
             for i, r in enumerate(chosen)]  # fmt: skip
 
 
-def _supported(candidates: _Candidates, support: torch.Tensor, tol: float) -> torch.Tensor:
-    """Per row, whether each candidate emits a residue whose prefix mass lies within ``tol`` of
-    a support mass (``support`` sorted per row, padded with infinity)."""
-    _, _, emit = candidates._parts(None, None)
-    mass = candidates.mass()  # (batch, states * classes)
-    at = torch.searchsorted(support, mass)
-    below = support.gather(1, (at - 1).clamp(min=0))
-    above = support.gather(1, at.clamp(max=support.shape[1] - 1))
-    near = ((mass - below).abs() <= tol) | ((above - mass).abs() <= tol)
-    return near & emit.reshape(len(mass), -1)
+def _supported(candidates: _Candidates, mass: torch.Tensor, support: torch.Tensor, tol: float,
+               residue: torch.Tensor, below: torch.Tensor) -> torch.Tensor:
+    """Per row (states, classes): whether each candidate emits a residue whose prefix mass
+    ``mass`` lies within ``tol`` of a support mass (sorted per row, padded with infinity).
+
+    Only residues count (an N-terminal modification alone is no fragment), and only prefixes
+    lighter than ``below`` per row (the lightest peptide that fits): the whole peptide is no
+    fragment either.
+    """
+    _, c, emit = candidates._parts(None, None)
+    flat = mass.reshape(len(mass), -1)
+    at = torch.searchsorted(support, flat)
+    near_below = (flat - support.gather(1, (at - 1).clamp(min=0))).abs() <= tol
+    near_above = (support.gather(1, at.clamp(max=support.shape[1] - 1)) - flat).abs() <= tol
+    near = (near_below | near_above).reshape(mass.shape)
+    return near & emit & residue[c] & (mass < below[:, None, None])
 
 
 @dataclass

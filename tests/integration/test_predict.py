@@ -47,7 +47,7 @@ def test_mztab_has_the_required_lines_no_empty_cells_and_reads_back(
     assert mtd["ms_run[3]-id_format"] == "[MS, MS:1000776, scan number only nativeID format, ]"
     assert mtd["fixed_mod[1]"] == "[UNIMOD, UNIMOD:4, Carbamidomethyl, ]"
     settings = dict(v.split(" = ") for k, v in mtd.items() if k.startswith("software[1]-setting"))
-    assert settings["rival_beam"] == settings["evidence_beam"] == "0"  # no calibration: no extra searches
+    assert settings["rival_beam"] == settings["evidence_beam"] == settings["evidence_weight"] == "0"  # no calibration
     header = next(line.split("\t") for line in lines if line.startswith("PSH"))
     assert header[1:19] == ["sequence", "PSM_ID", "accession", "unique", "database",
                             "database_version", "search_engine", "search_engine_score[1]",

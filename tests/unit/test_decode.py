@@ -368,3 +368,24 @@ def test_support_adds_its_weight_per_supported_prefix_to_the_score(dtype: torch.
     assert peptides == [("G", "A", "S"), ("A", "G", "S")]
     assert found[0][1] == pytest.approx(expected[("G", "A", "S")] + 3.0, abs=1e-6)
     assert found[1][1] == pytest.approx(expected[("A", "G", "S")] + 1.5, abs=1e-6)
+
+
+def test_support_counts_residues_short_of_the_whole_peptide_only() -> None:
+    """An N-terminal acetyl alone (42.0106) is no fragment, nor is the whole peptide: support at
+    both masses adds nothing, support at acetyl + G (b1) adds its weight once."""
+    from trmseq.search import search
+
+    tokens = ("+42.011", "G", "A", "S")
+    log_probs = np.full((N_SLOTS, TOKENIZER.n_classes), OFF)
+    log_probs[:, 0] = np.log(0.5)
+    for t, c in enumerate(TOKENIZER.encode(tokens)):
+        log_probs[t, c] = np.log(0.5)
+    observed = ref.peptide_mass(tokens)
+    expected = {p: score for score, p in brute_force(log_probs, observed)}[tokens]
+    acetyl = ref.TOKEN_CHEMISTRY["+42.011"][1]
+    whole = sum(ref.residue_masses(tokens))
+    for masses, bonus in (([acetyl, whole], 0.0), ([acetyl, acetyl + ref.AA["G"], whole], 2.0)):
+        support = torch.tensor([sorted(masses)], dtype=torch.float64)
+        found = search(torch.tensor(log_probs[None]), [observed], TOKENIZER, support=support, support_weight=2.0)[0]
+        assert TOKENIZER.decode(ctc_collapse(found[0][0])) == tokens
+        assert found[0][1] == pytest.approx(expected + bonus, abs=1e-6)

@@ -253,6 +253,18 @@ def test_greedy_decode_collapses_repeats_and_blanks() -> None:
     assert greedy_decode(logits, TOKENIZER) == [("G", "G", "A")]
 
 
+def ags_over_gas() -> np.ndarray:
+    """Log-probabilities under which AGS is a little more probable than GAS (both fit their
+    precursor) and the greedy answer, AG, misses it."""
+    log_probs = np.full((N_SLOTS, TOKENIZER.n_classes), OFF)
+    g, a, s = TOKENIZER.encode(("G", "A", "S"))
+    log_probs[:, 0] = np.log(0.9)  # blank
+    log_probs[0, [a, g, 0]] = np.log([0.5, 0.45, 0.05])
+    log_probs[1, [g, a, 0]] = np.log([0.5, 0.45, 0.05])
+    log_probs[2, [s, 0]] = np.log([0.45, 0.55])
+    return log_probs
+
+
 def test_rivals_add_what_one_peptide_per_state_cannot_hold() -> None:
     """AGS and GAS share mass and last class, so a top-1 search keeps only the better one; with
     ``rivals`` the narrow search that keeps three per state adds the other, scored as brute
@@ -260,12 +272,7 @@ def test_rivals_add_what_one_peptide_per_state_cannot_hold() -> None:
     from trmseq.decode import decode_batch
     from trmseq.spectrum import Spectrum
 
-    log_probs = np.full((N_SLOTS, TOKENIZER.n_classes), OFF)
-    g, a, s = TOKENIZER.encode(("G", "A", "S"))
-    log_probs[:, 0] = np.log(0.9)  # blank
-    log_probs[0, [a, g, 0]] = np.log([0.5, 0.45, 0.05])
-    log_probs[1, [g, a, 0]] = np.log([0.5, 0.45, 0.05])
-    log_probs[2, [s, 0]] = np.log([0.45, 0.55])  # the greedy answer, AG, misses the precursor
+    log_probs = ags_over_gas()
     observed = ref.AA["A"] + ref.AA["G"] + ref.AA["S"] + ref.H2O
     expected = brute_force(log_probs, observed)
     assert [p for _, p in expected[:2]] == [("A", "G", "S"), ("G", "A", "S")]
@@ -315,12 +322,7 @@ def test_the_search_guided_by_peaks_adds_the_peptide_they_support() -> None:
     from trmseq.decode import decode_batch
     from trmseq.spectrum import Spectrum
 
-    log_probs = np.full((N_SLOTS, TOKENIZER.n_classes), OFF)
-    g, a, s = TOKENIZER.encode(("G", "A", "S"))
-    log_probs[:, 0] = np.log(0.9)  # blank
-    log_probs[0, [a, g, 0]] = np.log([0.5, 0.45, 0.05])
-    log_probs[1, [g, a, 0]] = np.log([0.5, 0.45, 0.05])
-    log_probs[2, [s, 0]] = np.log([0.45, 0.55])  # the greedy answer, AG, misses the precursor
+    log_probs = ags_over_gas()
     tokens = ("G", "A", "S")
     observed = ref.peptide_mass(tokens)
     expected = dict((p, score) for score, p in brute_force(log_probs, observed))
@@ -353,12 +355,7 @@ def test_support_adds_its_weight_per_supported_prefix_to_the_score(dtype: torch.
     force's log-probability plus 1.5 per supported prefix."""
     from trmseq.search import search
 
-    log_probs = np.full((N_SLOTS, TOKENIZER.n_classes), OFF)
-    g, a, s = TOKENIZER.encode(("G", "A", "S"))
-    log_probs[:, 0] = np.log(0.9)
-    log_probs[0, [a, g, 0]] = np.log([0.5, 0.45, 0.05])
-    log_probs[1, [g, a, 0]] = np.log([0.5, 0.45, 0.05])
-    log_probs[2, [s, 0]] = np.log([0.45, 0.55])
+    log_probs = ags_over_gas()
     observed = ref.peptide_mass(("G", "A", "S"))
     expected = {p: score for score, p in brute_force(log_probs, observed)}
     support = torch.tensor([[ref.AA["G"], ref.AA["G"] + ref.AA["A"], np.inf]], dtype=dtype)

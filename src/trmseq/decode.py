@@ -153,25 +153,26 @@ def decode_batch(
             need.append(j)
     if not need:
         return answers
-    found = search(log_probs[need], [observed[j] for j in need], tokenizer, decode.precursor_tol_ppm,
-                   decode.isotopes, decode.beam, max(pool, decode.top_k), decode.top_k)  # fmt: skip
+    lp_need, mass_need = log_probs[need], [observed[j] for j in need]
+    found = search(lp_need, mass_need, tokenizer, decode.precursor_tol_ppm, decode.isotopes, decode.beam,
+                   max(pool, decode.top_k), decode.top_k)  # fmt: skip
     if rivals and decode.rival_beam and decode.top_k == 1:
         # A top-1 search keeps one peptide per state (mass, last class), so it never holds two
         # that differ only by swapped or isobaric residues before the last: the mistakes that
         # remain at the top. A narrow search keeping three per state finds them for little.
-        more = search(log_probs[need], [observed[j] for j in need], tokenizer, decode.precursor_tol_ppm,
-                      decode.isotopes, decode.rival_beam, max(pool, 1), _RIVALS_PER_STATE)  # fmt: skip
+        more = search(lp_need, mass_need, tokenizer, decode.precursor_tol_ppm, decode.isotopes, decode.rival_beam,
+                      max(pool, 1), _RIVALS_PER_STATE)  # fmt: skip
         found = [first + extra for first, extra in zip(found, more, strict=True)]
     if rivals and decode.evidence_beam and decode.evidence_weight and decode.top_k == 1:
         # The model alone ranks the right peptide far down when it is unsure of a few residues,
         # while the peaks still show most of its ladder: a search that rewards each residue
         # boundary a b or y ion supports proposes it, and the calibrated re-ranking judges it.
-        guided = search(log_probs[need], [observed[j] for j in need], tokenizer, decode.precursor_tol_ppm,
-                        decode.isotopes, decode.evidence_beam, max(pool, 1), 1,
-                        support=prefix_support([spectra[j] for j in need], [observed[j] for j in need]),
-                        support_tol=tol_da, support_weight=decode.evidence_weight)  # fmt: skip
-        for j, first, extra in zip(need, found, guided, strict=True):  # scores without the bonus
-            first += [(path, float(lp[j, slots, path].sum())) for path, _ in extra]
+        guided = search(lp_need, mass_need, tokenizer, decode.precursor_tol_ppm, decode.isotopes,
+                        decode.evidence_beam, max(pool, 1), 1, support=prefix_support([spectra[j] for j in need],
+                        mass_need), support_tol=tol_da, support_weight=decode.evidence_weight)  # fmt: skip
+        # its paths with their model log-probability, without the bonus
+        found = [first + [(path, float(lp[j, slots, path].sum())) for path, _ in extra]
+                 for j, first, extra in zip(need, found, guided, strict=True)]  # fmt: skip
     for j, paths_j in zip(need, found, strict=True):
         candidates = _distinct([path_candidate(path, probs[j], tokenizer, score, True) for path, score in paths_j])
         candidates = [c for c in candidates if _valid(c.peptide, vocab)]

@@ -3,7 +3,9 @@
 Splits an annotated MGF by its SOURCE= field, runs `trmseq evaluate --json` on each part and on
 the whole, and prints a markdown table: expected calibration error, estimated and true FDR at
 q <= 0.05 and 0.10, peptide recall at 5% true FDR, and precision-coverage area (ranked by
-probability). The model must carry a calibration (`trmseq calibrate`).
+probability); then one of peptide recall by source and precursor charge (right / spectra),
+since one source's few peptides can carry a charge's number. The model must carry a
+calibration (`trmseq calibrate`).
 
     python benchmarks/split_real_dev.py --out runs/real
     python benchmarks/calibration.py runs/real/test.mgf --out runs/calibration
@@ -49,14 +51,26 @@ def main() -> None:
     print("| test set | spectra | peptide recall | ECE | q<=0.05: accepted, est. / true FDR "
           "| q<=0.10: accepted, est. / true FDR | recall at 5% true FDR | PC area |")
     print("|---|---|---|---|---|---|---|---|")
-    for name, path in parts.items():
-        r = evaluate(path, args.model, args.out)
+    reports = {name: evaluate(path, args.model, args.out) for name, path in parts.items()}
+    for name, r in reports.items():
         c = r["calibration"]
         fdr = {row["q"]: row for row in c["fdr"]}
         cells = [f"{fdr[q]['accepted']}, {fdr[q]['estimated_fdr']:.3f} / {fdr[q]['true_fdr']:.3f}" for q in (0.05, 0.1)]
         print(f"| {name} | {r['metrics']['n_spectra']} | {r['metrics']['peptide_recall']:.3f} "
               f"| {c['expected_calibration_error']:.3f} | {cells[0]} | {cells[1]} "
               f"| {r['peptide_recall_at_fdr']['5%']['recall']:.3f} | {r['precision_coverage_auc']:.3f} |")
+    print("\n| test set | 2+: right / spectra | 3+ and above: right / spectra |")
+    print("|---|---|---|")
+    for name, r in reports.items():
+        print(f"| {name} | {_right_of(r, lambda z: z == 2)} | {_right_of(r, lambda z: z >= 3)} |")
+
+
+def _right_of(report: dict, charges) -> str:
+    """Peptides right / spectra over the precursor charges ``charges`` selects ("-" if none)."""
+    rows = [row for z, row in report["by_charge"].items() if charges(int(z))]
+    n = sum(row["n_spectra"] for row in rows)
+    right = sum(round(row["n_spectra"] * row["peptide_recall"]) for row in rows)
+    return f"{right} / {n} ({right / n:.3f})" if n else "-"
 
 
 if __name__ == "__main__":

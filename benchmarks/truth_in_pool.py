@@ -7,7 +7,11 @@ answer is right, how often any pool candidate is, how far below the answer the t
 model log-probability, and how often the calibrated probability would prefer the truth to the
 answer had the pool held it (an upper bound for any way of adding candidates).
 
-    python benchmarks/truth_in_pool.py runs/real/test.mgf [--model CKPT] [--no-guided]
+    python benchmarks/truth_in_pool.py runs/real/test.mgf [--model CKPT] [--no-guided] [--min-charge Z]
+
+Several files are read as one set; ``--min-charge 3`` keeps precursors of charge 3 or more (the
+lab runs' 3+ spectra: the per-source files `benchmarks/calibration.py --out DIR` writes, e.g.
+``DIR/winnow.mgf DIR/ms2ml.mgf``).
 
 ``--no-guided`` leaves the guided search out of the pool but keeps the model's calibration; a
 model calibrated before that search existed (``git show 2d19e67:src/trmseq/weights/default.ckpt``)
@@ -57,9 +61,10 @@ def viterbi(log_probs: np.ndarray, target: list[int]) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mgf", type=Path)
+    parser.add_argument("mgf", type=Path, nargs="+")
     parser.add_argument("--model", default=None)
     parser.add_argument("--no-guided", action="store_true", help="the pool without the search guided by the peaks")
+    parser.add_argument("--min-charge", type=int, default=1, help="only precursors of this charge or more")
     args = parser.parse_args()
     torch.set_num_threads(1)
     path = resolve_model(args.model)
@@ -70,7 +75,8 @@ def main() -> None:
     decode = dataclasses.replace(config.decode, evidence_beam=0) if args.no_guided else config.decode
     runner = Runner(model, tokenizer, decode, "cpu", calibrator)
     vocab, tol = tokenizer.vocab, model.config.match_tol_da
-    examples = list(usable_spectra([args.mgf], config.data, SkipCounter(), vocab))
+    examples = [(s, t) for s, t in usable_spectra(args.mgf, config.data, SkipCounter(), vocab)
+                if s.charge >= args.min_charge]  # fmt: skip
     right = lambda truth, c: bool(score_peptides([truth], [peptide_masses(c.peptide, vocab)])[1][0])  # noqa: E731
     rows = []
     for i in range(0, len(examples), decode.batch_size):
@@ -98,7 +104,8 @@ def main() -> None:
     ok, in_pool, a_lp, t_lp, a_p, t_p = map(np.array, zip(*rows, strict=True))
     n, wrong = len(ok), ~ok
     gap = (a_lp - t_lp)[wrong]
-    print(f"{args.mgf}: {n} spectra, model {path}" + (" (no guided search)" if args.no_guided else ""))
+    print(f"{', '.join(map(str, args.mgf))}: {n} spectra of charge {args.min_charge} or more, model {path}"
+          + (" (no guided search)" if args.no_guided else ""))  # fmt: skip
     print(f"answer right {ok.mean():.3f}; some pool candidate right {in_pool.mean():.3f}")
     print(f"wrong answers {wrong.sum()}: the truth more probable under the model than the answer in "
           f"{int((t_lp[wrong] > a_lp[wrong]).sum())}; log-probability below the answer, quartiles "

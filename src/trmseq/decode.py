@@ -156,19 +156,20 @@ def decode_batch(
     lp_need, mass_need = log_probs[need], [observed[j] for j in need]
     found = search(lp_need, mass_need, tokenizer, decode.precursor_tol_ppm, decode.isotopes, decode.beam,
                    max(pool, decode.top_k), decode.top_k)  # fmt: skip
-    if rivals and decode.rival_beam and decode.top_k == 1:
+    rival_beam, evidence_beam = extra_searches(decode, rivals)
+    if rival_beam:
         # A top-1 search keeps one peptide per state (mass, last class), so it never holds two
         # that differ only by swapped or isobaric residues before the last: the mistakes that
         # remain at the top. A narrow search keeping three per state finds them for little.
-        more = search(lp_need, mass_need, tokenizer, decode.precursor_tol_ppm, decode.isotopes, decode.rival_beam,
+        more = search(lp_need, mass_need, tokenizer, decode.precursor_tol_ppm, decode.isotopes, rival_beam,
                       max(pool, 1), _RIVALS_PER_STATE)  # fmt: skip
         found = [first + extra for first, extra in zip(found, more, strict=True)]
-    if rivals and decode.evidence_beam and decode.evidence_weight and decode.top_k == 1:
+    if evidence_beam:
         # The model alone ranks the right peptide far down when it is unsure of a few residues,
         # while the peaks still show most of its ladder: a search that rewards each residue
         # boundary a b or y ion supports proposes it, and the calibrated re-ranking judges it.
         guided = search(lp_need, mass_need, tokenizer, decode.precursor_tol_ppm, decode.isotopes,
-                        decode.evidence_beam, max(pool, 1), 1, support=prefix_support([spectra[j] for j in need],
+                        evidence_beam, max(pool, 1), 1, support=prefix_support([spectra[j] for j in need],
                         mass_need), support_tol=tol_da, support_weight=decode.evidence_weight)  # fmt: skip
         # its paths with their model log-probability, without the bonus
         found = [first + [(path, float(lp[j, slots, path].sum())) for path, _ in extra]
@@ -179,6 +180,16 @@ def decode_batch(
         if candidates:
             answers[j] = candidates
     return answers
+
+
+def extra_searches(decode: DecodeConfig, calibrated: bool) -> tuple[int, int]:
+    """Beams of the search for same-mass rivals and of the one guided by the peaks, as run (0: not).
+
+    Both need a calibration, to judge what they add, and a top-1 search: a top-k search keeps
+    several peptides per state itself.
+    """
+    on = calibrated and decode.top_k == 1
+    return (decode.rival_beam if on else 0, decode.evidence_beam if on and decode.evidence_weight > 0 else 0)
 
 
 def prefix_support(spectra: Sequence[Spectrum], observed_mass: Sequence[float]) -> torch.Tensor:

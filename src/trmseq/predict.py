@@ -17,7 +17,7 @@ from trmseq.ahead import read_ahead
 from trmseq.confidence import q_values
 from trmseq.config import Config, DecodeConfig
 from trmseq.constants import C13_DIFF, H2O
-from trmseq.decode import peptide_score
+from trmseq.decode import extra_searches, peptide_score
 from trmseq.inference import Answer, Runner
 from trmseq.io import read_spectra
 from trmseq.masses import mz, neutral_mass
@@ -222,15 +222,14 @@ def predict_files(
     if rank > 0:
         _gather(list(predictor.batches(files, counter, None, (rank, world))), counter)
         return Summary(counter, 0, 0, None)
-    guided = calibrator is not None and decode.evidence_beam > 0 and decode.evidence_weight > 0
+    rival_beam, evidence_beam = extra_searches(decode, calibrator is not None)
     settings = [("model", str(path)), ("precursor_tol_ppm", f"{decode.precursor_tol_ppm:g}"),
                 ("isotopes", ",".join(map(str, decode.isotopes))), ("n_sup", str(predictor.runner.n_sup)),
                 ("halting", str(decode.halting).lower()), ("beam", str(decode.beam)),
                 ("top_k", str(decode.top_k)),
                 ("rerank", str(decode.rerank if calibrator is not None else 1)),
-                ("rival_beam", str(decode.rival_beam if calibrator is not None else 0)),
-                ("evidence_beam", str(decode.evidence_beam if guided else 0)),
-                ("evidence_weight", f"{decode.evidence_weight if guided else 0:g}")]  # fmt: skip
+                ("rival_beam", str(rival_beam)), ("evidence_beam", str(evidence_beam)),
+                ("evidence_weight", f"{decode.evidence_weight if evidence_beam else 0:g}")]  # fmt: skip
     skipped: list[PSM] = []
     n_fit = 0
 

@@ -60,7 +60,11 @@ def test_predict_reports_probabilities_and_q_values_and_filters(calibrated: Path
     result = runner.invoke(app, ["predict", str(casanovo_sample), "-o", str(kept), "--model", str(calibrated),
                                  "--max-q", f"{level}"])  # fmt: skip
     assert result.exit_code == 0, result.output
-    rows = [line.split("\t") for line in kept.read_text().splitlines() if line.startswith(("PSH", "PSM"))]
+    lines = kept.read_text().splitlines()
+    settings = dict(line.split("\t")[2].split(" = ") for line in lines if "\tsoftware[1]-setting[" in line)
+    # a calibrated top-1 run: both extra searches, at the configuration's defaults
+    assert (settings["rival_beam"], settings["evidence_beam"], settings["evidence_weight"]) == ("32", "64", "4")
+    rows = [line.split("\t") for line in lines if line.startswith(("PSH", "PSM"))]
     header = rows[0]
     q = [float(r[header.index("opt_global_q_value")]) for r in rows[1:]]
     assert len(q) == int((table["q_value"] <= level).sum()) and max(q) <= level

@@ -386,3 +386,14 @@ def test_support_counts_residues_short_of_the_whole_peptide_only() -> None:
         found = search(torch.tensor(log_probs[None]), [observed], TOKENIZER, support=support, support_weight=2.0)[0]
         assert TOKENIZER.decode(ctc_collapse(found[0][0])) == tokens
         assert found[0][1] == pytest.approx(expected + bonus, abs=1e-6)
+
+
+def test_extra_searches_run_only_for_a_calibrated_top_1_search() -> None:
+    from trmseq.decode import extra_searches
+
+    decode = DecodeConfig(rival_beam=32, evidence_beam=64, evidence_weight=4.0)
+    assert extra_searches(decode, True) == (32, 64)
+    assert extra_searches(decode, False) == (0, 0)  # nothing to judge what they add
+    assert extra_searches(dataclasses.replace(decode, top_k=2), True) == (0, 0)
+    assert extra_searches(dataclasses.replace(decode, evidence_weight=0.0), True) == (32, 0)
+    assert extra_searches(dataclasses.replace(decode, rival_beam=0), True) == (0, 64)

@@ -46,6 +46,8 @@ def main() -> None:
     parser.add_argument("--model")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
+    if not args.mgf.is_file():
+        parser.error(f"{args.mgf}: no such file")
     args.out.mkdir(parents=True, exist_ok=True)
     parts = {"all sources": args.mgf, **split_by_source(args.mgf, args.out)}
     print("| test set | spectra | peptide recall | ECE | q<=0.05: accepted, est. / true FDR "

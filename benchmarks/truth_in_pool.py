@@ -30,6 +30,7 @@ import torch
 from trmseq import checkpoint
 from trmseq.batch import collate
 from trmseq.decode import decode_batch, fits_precursor, path_candidate, peptide_masses
+from trmseq.errors import TrmseqError
 from trmseq.evaluate import score_peptides
 from trmseq.inference import Runner, evidence
 from trmseq.masses import neutral_mass
@@ -75,8 +76,13 @@ def main() -> None:
     decode = dataclasses.replace(config.decode, evidence_beam=0) if args.no_guided else config.decode
     runner = Runner(model, tokenizer, decode, "cpu", calibrator)
     vocab, tol = tokenizer.vocab, model.config.match_tol_da
-    examples = [(s, t) for s, t in usable_spectra(args.mgf, config.data, SkipCounter(), vocab)
-                if s.charge >= args.min_charge]  # fmt: skip
+    try:
+        examples = [(s, t) for s, t in usable_spectra(args.mgf, config.data, SkipCounter(), vocab)
+                    if s.charge >= args.min_charge]  # fmt: skip
+    except TrmseqError as error:
+        raise SystemExit(f"truth_in_pool.py: {error}") from None
+    if not examples:
+        raise SystemExit(f"truth_in_pool.py: no usable annotated spectra of charge {args.min_charge} or more")
     right = lambda truth, c: bool(score_peptides([truth], [peptide_masses(c.peptide, vocab)])[1][0])  # noqa: E731
     rows = []
     for i in range(0, len(examples), decode.batch_size):

@@ -39,8 +39,11 @@ from trmseq.reading import usable_spectra
 from trmseq.spectrum import SkipCounter
 
 
-def viterbi(log_probs: np.ndarray, target: list[int]) -> np.ndarray:
-    """The most probable CTC path (n_slots class indices) that collapses to ``target``."""
+def viterbi(log_probs: np.ndarray, target: list[int]) -> np.ndarray | None:
+    """The most probable CTC path (n_slots class indices) that collapses to ``target``.
+
+    None when no path of ``n_slots`` does (a peptide longer than the slots can write).
+    """
     ext = [0]
     for c in target:
         ext += [c, 0]
@@ -53,6 +56,8 @@ def viterbi(log_probs: np.ndarray, target: list[int]) -> np.ndarray:
             options = [s, s - 1] + ([s - 2] if s >= 2 and ext[s] != 0 and ext[s] != ext[s - 2] else [])
             best = max((o for o in options if o >= 0), key=lambda o: score[t - 1, o])
             score[t, s], back[t, s] = score[t - 1, best] + log_probs[t, ext[s]], best
+    if not np.isfinite(score[-1, -2:]).any():
+        return None
     s = n_ext - 1 if score[-1, -1] >= score[-1, -2] else n_ext - 2
     path = np.zeros(n_slots, dtype=np.int64)
     for t in range(n_slots - 1, -1, -1):
@@ -95,7 +100,12 @@ def main() -> None:
         for j, ((spectrum, truth), (candidates, ev), pool) in enumerate(zip(chunk, answers, pools, strict=True)):
             masses = vocab.residue_masses(truth).tolist()
             lp = log_probs[j]
+            ok = bool(candidates) and right(masses, candidates[0])
+            answer = (candidates[0].log_prob if candidates else -np.inf, ev[0].probability if ev else 0.0)
             t_path = viterbi(lp, tokenizer.encode(truth))
+            if t_path is None:  # no candidate could be the truth: it scores nothing
+                rows.append((ok, False, answer[0], -np.inf, answer[1], 0.0))
+                continue
             t_log_prob = float(lp[np.arange(len(t_path)), t_path].sum())
             observed = float(neutral_mass(spectrum.precursor_mz, spectrum.charge))
             fits = fits_precursor(vocab.peptide_mass(truth), observed, decode.precursor_tol_ppm, decode.isotopes)
@@ -103,16 +113,18 @@ def main() -> None:
             rival = max((c.log_prob for c in pool if not right(masses, c)), default=None)
             t_ev = evidence(t_cand, spectrum, vocab, decode.isotopes, float(lp.max(-1).sum()), float(out.q[j]),
                             bool(out.changed[j]), tol, calibrator, rival)  # fmt: skip
-            ok = bool(candidates) and right(masses, candidates[0])
-            rows.append((ok, any(right(masses, c) for c in pool),
-                         candidates[0].log_prob if candidates else -np.inf, t_log_prob,
-                         ev[0].probability if ev else 0.0, t_ev.probability))  # fmt: skip
+            rows.append((ok, any(right(masses, c) for c in pool), answer[0], t_log_prob, answer[1],
+                         t_ev.probability))  # fmt: skip
     ok, in_pool, a_lp, t_lp, a_p, t_p = map(np.array, zip(*rows, strict=True))
     n, wrong = len(ok), ~ok
-    gap = (a_lp - t_lp)[wrong]
+    writable = np.isfinite(t_lp)
+    gap = (a_lp - t_lp)[wrong & writable]
     print(f"{', '.join(map(str, args.mgf))}: {n} spectra of charge {args.min_charge} or more, model {path}"
           + (" (no guided search)" if args.no_guided else ""))  # fmt: skip
     print(f"answer right {ok.mean():.3f}; some pool candidate right {in_pool.mean():.3f}")
+    if not writable.all():
+        print(f"{int((~writable).sum())} of the annotated peptides need more slots than the model has "
+              "(counted as wrong, left out of the comparisons below)")
     print(f"wrong answers {wrong.sum()}: the truth more probable under the model than the answer in "
           f"{int((t_lp[wrong] > a_lp[wrong]).sum())}; log-probability below the answer, quartiles "
           f"{np.percentile(gap, 25):.1f} / {np.median(gap):.1f} / {np.percentile(gap, 75):.1f}")

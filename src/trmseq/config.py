@@ -139,6 +139,9 @@ class TrainConfig:
     nterm_rate: float = _opt(0.05, "chance of a synthetic N-terminal modification")
     synthetic_fraction: float = _opt(0.5, "with --train files: share of synthetic spectra per batch")
     real_variants: float = _opt(0.0, "share of the real spectra replaced by a variant with 1-2 residues substituted")
+    teacher_bank: str | None = _opt(None, "file of peptides with b/y intensities from a teacher model "
+                                          "(benchmarks/ms2pip_bank.py): synthetic peptides come from it "
+                                          "and `realistic` takes its intensities")
     val_every: int = _opt(500, "validate every this many steps")
     val_every_minutes: float = _opt(0.0, "validate every this many minutes instead (0: use val_every)")
     val_size: int = _opt(512, "synthetic validation spectra when no --val files are given")

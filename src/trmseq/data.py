@@ -21,6 +21,7 @@ from trmseq.peptides import PeptideSampler, sample_charge
 from trmseq.reading import usable_spectra
 from trmseq.spectrum import SkipCounter, Spectrum, preprocess
 from trmseq.synthetic import PRESETS, synthesize
+from trmseq.teacher import TeacherBank
 from trmseq.tokenizer import Tokenizer
 
 
@@ -37,6 +38,9 @@ class SyntheticStream:
         Spectrum ``i`` is drawn from ``default_rng([domain, seed, i])``.
     charges
         Precursor charges to draw from.
+    teacher
+        Draw each peptide, its charge and its b/y intensities from this bank instead (entries
+        longer than the sampler's ``max_length`` or of other charges are drawn again).
     """
 
     def __init__(
@@ -46,8 +50,10 @@ class SyntheticStream:
         seed: int,
         domain: int = 0,
         charges: tuple[int, ...] = (1, 2, 3, 4),
+        teacher: TeacherBank | None = None,
     ) -> None:
         self.sampler = sampler
+        self.teacher = teacher
         # A sparse synthetic spectrum is what its preset asked for, not a bad acquisition: keep
         # it, or short clean peptides (fewer than 20 ions) would never be trained on.
         self.data = dataclasses.replace(data, min_peaks=1)
@@ -61,9 +67,14 @@ class SyntheticStream:
         for attempt in range(100):
             rng = np.random.default_rng([self.domain, self.seed, i, attempt])
             preset = presets[rng.choice(len(presets), p=np.asarray(weights) / sum(weights))]
-            peptide = self.sampler.sample(rng)
-            charge = sample_charge(vocab.residues(peptide), rng, self.charges)
-            precursor, mz, intensity = synthesize(peptide, charge, vocab, PRESETS[preset], rng)
+            if self.teacher is not None:
+                peptide, charge, levels = self.teacher.draw(rng)
+                if charge not in self.charges or vocab.n_residues(peptide) > self.sampler.max_length:
+                    continue
+            else:
+                peptide, levels = self.sampler.sample(rng), None
+                charge = sample_charge(vocab.residues(peptide), rng, self.charges)
+            precursor, mz, intensity = synthesize(peptide, charge, vocab, PRESETS[preset], rng, levels)
             spectrum = Spectrum(mz, intensity.astype(np.float32), precursor, charge,
                                 "synthetic", i, f"index={i}")  # fmt: skip
             processed = preprocess(spectrum, self.data)

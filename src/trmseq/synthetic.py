@@ -29,6 +29,7 @@ from trmseq.masses import fragment_mz, mz
 from trmseq.peptides import PeptideSampler, fasta_peptides, sample_charge
 from trmseq.presets import PRESETS, SimulationParams
 from trmseq.spectrum import Spectrum
+from trmseq.teacher import level_split
 from trmseq.vocab import Vocabulary
 
 _IMMONIUM_PRONE = "HFYWLMPKQE"
@@ -40,6 +41,7 @@ def simulate_peaks(
     charge: int,
     params: SimulationParams,
     rng: np.random.Generator,
+    teacher: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return (m/z, intensity) of a synthetic spectrum, sorted by m/z, base peak 1e4.
 
@@ -51,24 +53,36 @@ def simulate_peaks(
         Mass of each residue with its modifications (N-terminal one added to the first).
     charge
         Precursor charge.
+    teacher : np.ndarray of shape (4, n - 1), optional
+        b/y intensities at fragment charges 1 and 2 from a teacher (:mod:`trmseq.teacher`).
+        With a preset of fitted intensities they replace (raised to ``teacher_power``) the
+        fitted model, its presence rule and the mass rule that splits each ion between charges.
     """
     n = len(residue_masses)
+    max_z = max(1, min(params.max_fragment_charge, charge - 1))
     bonds = _bond_intensities(residues, params, rng)
-    fitted = load_default().predict_by(residues, charge) if params.fitted_intensities else None
-    if fitted is not None and params.presence_ref > 0:
-        fitted = _presence(fitted, params.presence_ref, params.presence_power, rng)
+    split = None
+    if teacher is not None and params.fitted_intensities:
+        fitted, split = level_split(teacher**params.teacher_power, max_z)
+    else:
+        fitted = load_default().predict_by(residues, charge) if params.fitted_intensities else None
+        if fitted is not None and params.presence_ref > 0:
+            fitted = _presence(fitted, params.presence_ref, params.presence_power, rng)
     mzs: list[np.ndarray] = []
     ints: list[np.ndarray] = []
     zs: list[np.ndarray] = []
     neutral_prefix = np.cumsum(residue_masses[:-1])
     total = float(residue_masses.sum())
-    max_z = max(1, min(params.max_fragment_charge, charge - 1))
     for ion in params.ion_types:
         nterm = ion[0] in "ab"
         base = bonds if nterm else bonds[::-1]
-        # Fragment neutral mass decides how its charge is spread: big fragments hold more.
+        # Fragment neutral mass decides how its charge is spread (big fragments hold more),
+        # unless a teacher says.
         frag_mass = neutral_prefix if nterm else total - neutral_prefix[::-1]
-        weights = _charge_weights(frag_mass, max_z, params.charge_mass, params.charge_sharpness)
+        if split is not None:
+            weights = split[0 if nterm else 1]
+        else:
+            weights = _charge_weights(frag_mass, max_z, params.charge_mass, params.charge_sharpness)
         if fitted is not None:  # the fitted level is the ion's over all its charges (y1.. order)
             level = base * fitted[0 if nterm else 1] * _ion_ratio(ion, params, n, rng)
         else:
@@ -287,11 +301,15 @@ def synthesize(
     vocab: Vocabulary,
     params: SimulationParams,
     rng: np.random.Generator,
+    teacher: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray, np.ndarray]:
-    """Return (precursor m/z, peak m/z, peak intensity) for one peptide at one charge."""
+    """Return (precursor m/z, peak m/z, peak intensity) for one peptide at one charge.
+
+    ``teacher``: the peptide's b/y intensities from a teacher bank (see :func:`simulate_peaks`).
+    """
     masses = vocab.residue_masses(peptide)
     residues = vocab.residues(peptide)
-    mz_arr, int_arr = simulate_peaks(residues, masses, charge, params, rng)
+    mz_arr, int_arr = simulate_peaks(residues, masses, charge, params, rng, teacher)
     precursor = float(mz(vocab.peptide_mass(peptide), charge))
     if params.isotope_error_rate and rng.random() < params.isotope_error_rate:
         precursor += C13_DIFF / charge

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -20,7 +21,9 @@ from trmseq import checkpoint
 from trmseq import config as tc
 from trmseq.cli import app
 from trmseq.errors import CheckpointError
+from trmseq.teacher import TeacherBank
 from trmseq.train import Trainer
+from trmseq.vocab import Vocabulary
 
 runner = CliRunner()
 
@@ -187,3 +190,32 @@ def test_batch_workers_give_the_same_training_as_the_training_loop(tmp_path: Pat
     pooled.run()
     for name, ref in inline.model.state_dict().items():
         assert torch.equal(ref, pooled.model.state_dict()[name]), name
+
+
+
+def with_train(config: tc.Config, **changes) -> tc.Config:
+    return dataclasses.replace(config, train=dataclasses.replace(config.train, **changes))
+
+
+def test_cli_train_with_a_teacher_bank(tmp_path: Path) -> None:
+    vocab, rng = Vocabulary(), np.random.default_rng(0)
+    peptides = [("S", "A", "M", "P", "L", "E", "R", "G", "K"), ("P", "E", "P", "T", "L", "D", "E", "K")]
+    entries = [(p, z, rng.uniform(0.1, 1, (4, len(p) - 1))) for p, z in zip(peptides, (3, 2), strict=True)]
+    bank = tmp_path / "teacher.npz"
+    TeacherBank.from_entries(entries, vocab).save(bank, vocab)
+    config = with_train(tiny_config(max_steps=2), curriculum=("realistic",), curriculum_until=(),
+                        teacher_bank=str(bank))  # fmt: skip
+
+    def train(config: tc.Config, out: str):
+        cfg = write_config(tmp_path / f"{out}.yaml", config)
+        return runner.invoke(app, ["train", "--config", str(cfg), "-o", str(tmp_path / out), "--device", "cpu"])
+
+    result = train(config, "run")
+    assert result.exit_code == 0, result.output
+    assert checkpoint.load(tmp_path / "run" / "last.ckpt")["step"] == 2
+    # A bank that is missing, or holds no charge training draws, is one line before any training.
+    result = train(with_train(config, teacher_bank=str(tmp_path / "missing.npz")), "missing")
+    assert result.exit_code == 1 and "missing.npz: not a teacher bank" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "missing").exists()
+    result = train(dataclasses.replace(config, data=dataclasses.replace(config.data, max_charge=1)), "charge")
+    assert result.exit_code == 1 and "no peptide of the teacher bank has a charge within" in result.output

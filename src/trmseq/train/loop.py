@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
@@ -33,6 +34,7 @@ from trmseq.labels import Labels, read_labels
 from trmseq.model.loss import DeepSupervision
 from trmseq.model.trm import TRM, count_parameters
 from trmseq.peptides import PeptideSampler
+from trmseq.teacher import TeacherBank
 from trmseq.tokenizer import Tokenizer
 from trmseq.train.batches import TRAIN_DOMAIN, VALIDATION_DOMAIN, BatchMaker, Prefetch
 from trmseq.train.log import CSV_FIELDS, CsvLog, mean_row
@@ -62,7 +64,13 @@ def synthetic_stream(config: Config, tokenizer: Tokenizer, seed: int, domain: in
     sampler = PeptideSampler(tokenizer.vocab, t.min_length, max_length or t.max_length,
                              t.mod_rate, t.nterm_rate)  # fmt: skip
     charges = tuple(range(config.data.min_charge, config.data.max_charge + 1))
-    return SyntheticStream(sampler, config.data, seed, domain=domain, charges=charges)
+    teacher = None
+    if t.teacher_bank is not None:
+        teacher = TeacherBank.load(t.teacher_bank, tokenizer.vocab)
+        if not np.isin(teacher.charge, charges).any():
+            raise ConfigError(f"{t.teacher_bank}: no peptide of the teacher bank has a charge within "
+                              f"data.min_charge..data.max_charge ({charges[0]}..{charges[-1]})")  # fmt: skip
+    return SyntheticStream(sampler, config.data, seed, domain=domain, charges=charges, teacher=teacher)
 
 
 class Trainer:

@@ -12,8 +12,8 @@ see docs/synthetic.md, "MS2PIP as a teacher")::
 With ``--model``, ``-n`` peptides and charges are drawn as training draws its synthetic ones
 (the checkpoint's vocabulary and ``train`` section: lengths, modification rates, charges that
 follow the basic residues). With ``--annotated``, the bank holds the annotated peptides of a
-file at their precursor charge, one entry per spectrum (``benchmarks/fragment_intensities.py
---teacher`` compares it with real spectra). MS2PIP's HCDch2 model predicts b and y ions at
+file at their precursor charge, one entry per spectrum (``benchmarks/teacher_intensities.py``
+compares it with real spectra). MS2PIP's HCDch2 model predicts b and y ions at
 fragment charges 1 and 2; its log2 outputs are turned back into linear intensities.
 """
 

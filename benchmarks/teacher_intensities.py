@@ -33,7 +33,9 @@ from trmseq.teacher import TeacherBank
 from trmseq.vocab import Vocabulary
 
 
-def ions(mz: np.ndarray, intensity: np.ndarray, masses: np.ndarray, ppm: float, charges: tuple[int, ...]):
+def ions(
+    mz: np.ndarray, intensity: np.ndarray, masses: np.ndarray, ppm: float, charges: tuple[int, ...]
+) -> np.ndarray:
     """b then y intensities at each of ``charges`` in turn (not summed)."""
     return np.concatenate([by_intensities(mz, intensity, masses, ppm, (z,)) for z in charges])
 
@@ -48,13 +50,16 @@ def main() -> None:
     args = parser.parse_args()
     started, vocab = time.time(), Vocabulary()
     bank = TeacherBank.load(args.teacher, vocab)
-    levels = {(vocab.residues(p), z): x for p, z, x in (bank.entry(i) for i in range(len(bank)))}
+    def key(masses: np.ndarray, charge: int) -> tuple:  # modifications count: M and M+15.995 differ
+        return tuple(np.round(masses, 4)), charge
+
+    levels = {key(vocab.residue_masses(p), z): x for p, z, x in (bank.entry(i) for i in range(len(bank)))}
     items = load_single(args.mgf, vocab, ("single", "best-of-library"))
     fitted, preset = load_default(), PRESETS["realistic"]
     rows: dict[tuple[str, str], list] = defaultdict(list)
     missing = 0
     for i, it in enumerate(items):
-        teacher = levels.get((it["residues"], it["charge"]))
+        teacher = levels.get(key(it["masses"], it["charge"]))
         if teacher is None:
             missing += 1
             continue

@@ -39,8 +39,8 @@ class SyntheticStream:
     charges
         Precursor charges to draw from.
     teacher
-        Draw each peptide, its charge and its b/y intensities from this bank instead (entries
-        longer than the sampler's ``max_length`` or of other charges are drawn again).
+        Draw each peptide, its charge and its b/y intensities from this bank instead, among its
+        entries of at most the sampler's ``max_length`` residues and one of ``charges``.
     """
 
     def __init__(
@@ -68,9 +68,7 @@ class SyntheticStream:
             rng = np.random.default_rng([self.domain, self.seed, i, attempt])
             preset = presets[rng.choice(len(presets), p=np.asarray(weights) / sum(weights))]
             if self.teacher is not None:
-                peptide, charge, levels = self.teacher.draw(rng)
-                if charge not in self.charges or vocab.n_residues(peptide) > self.sampler.max_length:
-                    continue
+                peptide, charge, levels = self.teacher.draw(rng, self.sampler.max_length, self.charges)
             else:
                 peptide, levels = self.sampler.sample(rng), None
                 charge = sample_charge(vocab.residues(peptide), rng, self.charges)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from model_helpers import tiny_config
 from trmseq import checkpoint
@@ -192,30 +192,33 @@ def test_batch_workers_give_the_same_training_as_the_training_loop(tmp_path: Pat
         assert torch.equal(ref, pooled.model.state_dict()[name]), name
 
 
-
-def with_train(config: tc.Config, **changes) -> tc.Config:
+def with_train(config: tc.Config, **changes: object) -> tc.Config:
     return dataclasses.replace(config, train=dataclasses.replace(config.train, **changes))
 
 
 def test_cli_train_with_a_teacher_bank(tmp_path: Path) -> None:
     vocab, rng = Vocabulary(), np.random.default_rng(0)
-    peptides = [("S", "A", "M", "P", "L", "E", "R", "G", "K"), ("P", "E", "P", "T", "L", "D", "E", "K")]
-    entries = [(p, z, rng.uniform(0.1, 1, (4, len(p) - 1))) for p, z in zip(peptides, (3, 2), strict=True)]
+    peptides = [("S", "A", "M", "P", "L", "E", "R", "G", "K"), ("P", "E", "P", "T", "L", "D", "E", "K"),
+                ("V", "L", "S", "E", "G", "E", "W", "K")]  # fmt: skip
+    entries = [(p, z, rng.uniform(0.1, 1, (4, len(p) - 1))) for p, z in zip(peptides, (3, 2, 3), strict=True)]
     bank = tmp_path / "teacher.npz"
     TeacherBank.from_entries(entries, vocab).save(bank, vocab)
     config = with_train(tiny_config(max_steps=2), curriculum=("realistic",), curriculum_until=(),
                         teacher_bank=str(bank))  # fmt: skip
 
-    def train(config: tc.Config, out: str):
+    def train(config: tc.Config, out: str) -> Result:
         cfg = write_config(tmp_path / f"{out}.yaml", config)
         return runner.invoke(app, ["train", "--config", str(cfg), "-o", str(tmp_path / out), "--device", "cpu"])
 
     result = train(config, "run")
     assert result.exit_code == 0, result.output
     assert checkpoint.load(tmp_path / "run" / "last.ckpt")["step"] == 2
+    # Batch workers (spawned processes) get the bank too.
+    result = train(with_train(config, workers=1), "workers")
+    assert result.exit_code == 0, result.output
     # A bank that is missing, or holds no charge training draws, is one line before any training.
     result = train(with_train(config, teacher_bank=str(tmp_path / "missing.npz")), "missing")
     assert result.exit_code == 1 and "missing.npz: not a teacher bank" in result.output
     assert "Traceback" not in result.output and not (tmp_path / "missing").exists()
     result = train(dataclasses.replace(config, data=dataclasses.replace(config.data, max_charge=1)), "charge")
-    assert result.exit_code == 1 and "no peptide of the teacher bank has a charge within" in result.output
+    assert result.exit_code == 1 and "no peptide of the teacher bank has at most 8 residues" in result.output

@@ -14,7 +14,7 @@ from trmseq.data import SyntheticStream
 from trmseq.errors import ConfigError
 from trmseq.peptides import PeptideSampler
 from trmseq.synthetic import PRESETS, simulate_peaks
-from trmseq.teacher import TeacherBank, level_split
+from trmseq.teacher import VALIDATION_EVERY, TeacherBank, level_split
 from trmseq.vocab import DEFAULT_VARIABLE_MODS, Vocabulary
 
 VOCAB = Vocabulary()
@@ -75,6 +75,21 @@ def test_simulate_peaks_puts_the_teacher_levels_on_the_ion_masses(power: float) 
     np.testing.assert_allclose(found["y", 2], scale * levels[3], rtol=1e-6)
 
 
+def test_the_teacher_path_skips_the_presence_rule_but_keeps_the_bond_scatter() -> None:
+    tokens = ("S", "A", "M", "P", "L", "E", "R", "G", "K")
+    levels = levels_for(9, 7)
+    levels[:, 3] = 1e-4  # weak enough for the presence rule to drop it, were it applied
+    args = (VOCAB.residues(tokens), VOCAB.residue_masses(tokens), 3)
+    strict = dataclasses.replace(BARE, presence_ref=0.5, presence_power=4.0)
+    mz, intensity = simulate_peaks(*args, strict, np.random.default_rng(0), levels)
+    b4 = ref.fragment_ladder(tokens, "b", 1)[3]
+    assert np.abs(mz - b4).min() < 1e-6  # still there
+    scattered = dataclasses.replace(BARE, bond_sigma=0.7)
+    one = simulate_peaks(*args, scattered, np.random.default_rng(1), levels)[1]
+    two = simulate_peaks(*args, scattered, np.random.default_rng(2), levels)[1]
+    assert not np.allclose(one / one.max(), two / two.max())
+
+
 def test_without_a_fitted_preset_the_teacher_is_ignored() -> None:
     tokens = ("P", "E", "P", "T", "L", "D", "E", "K")
     args = (VOCAB.residues(tokens), VOCAB.residue_masses(tokens), 2, PRESETS["hard"])
@@ -101,10 +116,37 @@ def test_bad_banks_are_one_line_errors(tmp_path: Path) -> None:
     (tmp_path / "junk.npz").write_text("not numpy")
     with pytest.raises(ConfigError, match="junk.npz: not a teacher bank"):
         TeacherBank.load(tmp_path / "junk.npz", VOCAB)
-    TeacherBank.from_entries(entries(), VOCAB).save(tmp_path / "bank.npz", VOCAB)
+    bank = TeacherBank.from_entries(entries(), VOCAB)
+    bank.save(tmp_path / "bank.npz", VOCAB)
     no_oxidation = Vocabulary(variable_mods=tuple(m for m in DEFAULT_VARIABLE_MODS if "15.995" not in m))
     with pytest.raises(ConfigError, match="does not fit the model's vocabulary.*M\\+15.995"):
         TeacherBank.load(tmp_path / "bank.npz", no_oxidation)
+    # Levels that do not add up to the peptides' lengths: damaged, not a reshape error later.
+    np.savez_compressed(tmp_path / "short.npz", peptides=np.array([VOCAB.mass_offset(p) for p in bank.peptides]),
+                        charge=bank.charge, levels=bank.levels[:-4], start=bank.start - np.r_[0, 0, 0, 4])  # fmt: skip
+    with pytest.raises(ConfigError, match="short.npz: a damaged teacher bank"):
+        TeacherBank.load(tmp_path / "short.npz", VOCAB)
+
+
+def test_draws_keep_to_the_length_and_charges_asked_for() -> None:
+    bank = TeacherBank.from_entries(entries(), VOCAB)  # 8 residues 2+, 4 residues 3+, 9 residues 3+
+    rng = np.random.default_rng(0)
+    assert {bank.draw(rng, 8, (2, 3))[0] for _ in range(60)} == {entries()[0][0], entries()[1][0]}
+    assert {bank.draw(rng, 30, (3,))[1] for _ in range(30)} == {3}
+    assert {bank.draw(rng, 4, (2, 3, 4))[0] for _ in range(10)} == {entries()[1][0]}
+    with pytest.raises(ValueError, match="no teacher entry of at most 3 residues"):
+        bank.draw(rng, 3, (2, 3))
+
+
+def test_validation_entries_are_held_out_of_training() -> None:
+    many = [(p, z, x) for _ in range(40) for p, z, x in entries()]  # 120 entries
+    bank = TeacherBank.from_entries(many, VOCAB)
+    train, val = bank.split(validation=False), bank.split(validation=True)
+    assert len(val) == len(range(0, 120, VALIDATION_EVERY)) and len(train) + len(val) == 120
+    for k, i in enumerate(range(0, 120, VALIDATION_EVERY)):
+        assert val.entry(k)[:2] == bank.entry(i)[:2]
+        np.testing.assert_array_equal(val.entry(k)[2], bank.entry(i)[2])
+    assert train.entry(0)[0] == bank.entry(1)[0]
 
 
 def test_a_stream_with_a_teacher_draws_its_peptides_charges_and_lengths() -> None:

@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
@@ -66,10 +65,14 @@ def synthetic_stream(config: Config, tokenizer: Tokenizer, seed: int, domain: in
     charges = tuple(range(config.data.min_charge, config.data.max_charge + 1))
     teacher = None
     if t.teacher_bank is not None:
-        teacher = TeacherBank.load(t.teacher_bank, tokenizer.vocab)
-        if not np.isin(teacher.charge, charges).any():
-            raise ConfigError(f"{t.teacher_bank}: no peptide of the teacher bank has a charge within "
-                              f"data.min_charge..data.max_charge ({charges[0]}..{charges[-1]})")  # fmt: skip
+        validation = domain == VALIDATION_DOMAIN
+        teacher = TeacherBank.load(t.teacher_bank, tokenizer.vocab).split(validation)
+        # Training's length curriculum starts at start_length; validation draws up to max_length.
+        shortest = sampler.max_length if validation else min(t.start_length, sampler.max_length)
+        if not len(teacher.eligible(shortest, charges)):
+            raise ConfigError(f"{t.teacher_bank}: no peptide of the teacher bank has at most {shortest} residues "
+                              f"and a charge within data.min_charge..data.max_charge "
+                              f"({charges[0]}..{charges[-1]}), or too few entries to split off validation")  # fmt: skip
     return SyntheticStream(sampler, config.data, seed, domain=domain, charges=charges, teacher=teacher)
 
 

@@ -103,7 +103,9 @@ class TeacherBank:
         try:
             with np.load(path) as data:
                 texts, charge, levels, start = data["peptides"], data["charge"], data["levels"], data["start"]
-        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        except OSError as error:
+            raise ConfigError(f"{path}: cannot read the teacher bank ({error.strerror or error})") from None
+        except (KeyError, ValueError, EOFError, zipfile.BadZipFile) as error:
             raise ConfigError(f"{path}: not a teacher bank ({error})") from None
         try:
             peptides = [vocab.parse(str(t)) for t in texts]

@@ -218,7 +218,7 @@ def test_cli_train_with_a_teacher_bank(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     # A bank that is missing, or holds no charge training draws, is one line before any training.
     result = train(with_train(config, teacher_bank=str(tmp_path / "missing.npz")), "missing")
-    assert result.exit_code == 1 and "missing.npz: not a teacher bank" in result.output
+    assert result.exit_code == 1 and "missing.npz: cannot read the teacher bank (No such file" in result.output
     assert "Traceback" not in result.output and not (tmp_path / "missing").exists()
     result = train(dataclasses.replace(config, data=dataclasses.replace(config.data, max_charge=1)), "charge")
     assert result.exit_code == 1 and "no peptide of the teacher bank has at most 8 residues" in result.output

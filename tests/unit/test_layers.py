@@ -70,7 +70,7 @@ LAYERS = (
     ("decoding", {"decode", "search"}),
     ("model", {"model"}),
     ("data", {"data", "reading", "labels", "synthetic", "peptides", "io", "ahead", "background",
-              "intensity", "variants"}),
+              "intensity", "teacher", "variants"}),
     ("batch", {"batch"}),
     ("base", {"", "config", "presets", "vocab", "tokenizer", "masses", "constants", "spectrum", "psm",
               "evaluate", "checkpoint", "device", "paths", "errors"}),

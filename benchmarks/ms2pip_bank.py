@@ -29,6 +29,7 @@ from psm_utils import PSM, PSMList
 
 from trmseq import checkpoint
 from trmseq.config import Config
+from trmseq.errors import TrmseqError
 from trmseq.peptides import PeptideSampler, sample_charge
 from trmseq.reading import usable_spectra
 from trmseq.spectrum import SkipCounter
@@ -77,13 +78,18 @@ def main() -> None:
     parser.add_argument("-o", "--output", type=Path, required=True)
     args = parser.parse_args()
     started = time.time()
-    if args.model is not None:
-        _, tokenizer, config, _ = checkpoint.load_model(args.model)
-        vocab = tokenizer.vocab
-        pairs = drawn(config, vocab, args.n, args.seed)
-    else:
-        config, vocab = Config(), Vocabulary()
-        pairs = [(p, s.charge) for s, p in usable_spectra([args.annotated], config.data, SkipCounter(), vocab)]
+    try:
+        if args.model is not None:
+            _, tokenizer, config, _ = checkpoint.load_model(args.model)
+            vocab = tokenizer.vocab
+            pairs = drawn(config, vocab, args.n, args.seed)
+        else:
+            config, vocab = Config(), Vocabulary()
+            pairs = [(p, s.charge) for s, p in usable_spectra([args.annotated], config.data, SkipCounter(), vocab)]
+    except TrmseqError as error:
+        raise SystemExit(f"ms2pip_bank.py: {error}") from None
+    if not pairs:
+        raise SystemExit(f"ms2pip_bank.py: {args.annotated}: no usable annotated spectra")
     bank = TeacherBank.from_entries([(p, z, x) for (p, z), x in zip(pairs, predicted(pairs, vocab, args.processes),
                                                                     strict=True)], vocab)  # fmt: skip
     bank.save(args.output, vocab)

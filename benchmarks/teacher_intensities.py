@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 from fragment_intensities import by_intensities, load_single
 
+from trmseq.errors import TrmseqError
 from trmseq.intensity import load_default, pearson
 from trmseq.synthetic import PRESETS, simulate_peaks
 from trmseq.teacher import TeacherBank
@@ -49,7 +50,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     started, vocab = time.time(), Vocabulary()
-    bank = TeacherBank.load(args.teacher, vocab)
+    try:
+        bank = TeacherBank.load(args.teacher, vocab)
+    except TrmseqError as error:
+        raise SystemExit(f"teacher_intensities.py: {error}") from None
+    if not args.mgf.is_file():
+        raise SystemExit(f"teacher_intensities.py: {args.mgf}: no such file")
     def key(masses: np.ndarray, charge: int) -> tuple:  # modifications count: M and M+15.995 differ
         return tuple(np.round(masses, 4)), charge
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -38,6 +39,7 @@ from trmseq.tokenizer import Tokenizer
 from trmseq.train.batches import TRAIN_DOMAIN, VALIDATION_DOMAIN, BatchMaker, Prefetch
 from trmseq.train.log import CSV_FIELDS, CsvLog, mean_row
 from trmseq.train.schedule import Progress, Schedule
+from trmseq.vocab import Vocabulary
 
 Callback = Callable[[str, dict[str, Any]], None]
 
@@ -56,6 +58,12 @@ def deep_supervision(model: TRM, t: TrainConfig, corrupt_drafts: bool = True) ->
     )  # fmt: skip
 
 
+@functools.lru_cache(maxsize=1)
+def _teacher_bank(path: str, vocab: Vocabulary) -> TeacherBank:
+    """A run's teacher bank, read once for its training and its validation streams."""
+    return TeacherBank.load(path, vocab)
+
+
 def synthetic_stream(config: Config, tokenizer: Tokenizer, seed: int, domain: int,
                      max_length: int | None = None) -> SyntheticStream:  # fmt: skip
     """The synthetic spectra of the train section's peptide distribution (``domain``: see batches)."""
@@ -66,7 +74,7 @@ def synthetic_stream(config: Config, tokenizer: Tokenizer, seed: int, domain: in
     teacher = None
     if t.teacher_bank is not None:
         validation = domain == VALIDATION_DOMAIN
-        teacher = TeacherBank.load(t.teacher_bank, tokenizer.vocab).split(validation)
+        teacher = _teacher_bank(t.teacher_bank, tokenizer.vocab).split(validation)
         # Training's length curriculum starts at start_length; validation draws up to max_length.
         shortest = sampler.max_length if validation else min(t.start_length, sampler.max_length)
         if not len(teacher.eligible(shortest, charges)):

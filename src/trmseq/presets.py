@@ -44,6 +44,9 @@ class SimulationParams:
     noise_mz_beta: tuple[float, float] = (1.0, 1.0)  # noise m/z shape over 50..peptide mass
     noise_isotopes: bool = False  # noise peaks get 13C partners as if they were 1+ fragments
     detection_sigma: float = 0.0  # log-normal spread of the detection limit between spectra
+    # Detection limit times this for precursors of charge 3 and more: their signal is spread
+    # over more ions and fragment charges, and real ones show fewer of their b/y ions.
+    high_charge_limit: float = 1.0
     charge_mass: float = 600.0  # fragments prefer charge z near z * this neutral mass (Da)
     charge_sharpness: float = 1.0  # how strongly (higher: less split between charges)
     # b/y intensities from the model fitted to real spectra (trmseq.intensity) instead of
@@ -68,6 +71,8 @@ class SimulationParams:
         for name in ("dropout", "isotope_error_rate", "immonium_rate", "y_fraction"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must lie in [0, 1]")
+        if self.high_charge_limit <= 0:
+            raise ValueError("high_charge_limit must be positive")
 
 
 PRESETS: dict[str, SimulationParams] = {
@@ -96,6 +101,6 @@ PRESETS: dict[str, SimulationParams] = {
         internal_level=0.04, noise_sigma=1.2, noise_count_sigma=0.6, noise_mz_beta=(1.2, 3.0),
         noise_isotopes=True, detection_sigma=0.7, charge_mass=610.0, charge_sharpness=1.75,
         precursor_sigma=1.2, fitted_intensities=True, real_background=True, presence_ref=0.1,
-        presence_power=1.5,
+        presence_power=1.5, high_charge_limit=3.0,
     ),
 }  # fmt: skip

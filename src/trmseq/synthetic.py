@@ -113,7 +113,7 @@ def simulate_peaks(
         mz_arr = mz_arr * (1.0 + rng.normal(0.0, params.ppm / 2.0, len(mz_arr)) * 1e-6)
     keep = (int_arr > 0) & (mz_arr > 0)
     if params.detection_limit > 0 and keep.any():
-        limit = params.detection_limit
+        limit = params.detection_limit * (params.high_charge_limit if charge >= 3 else 1.0)
         if params.detection_sigma > 0:  # instruments and libraries threshold differently
             limit = min(0.5, limit * rng.lognormal(0.0, params.detection_sigma))
         keep &= int_arr >= limit * int_arr[keep].max()

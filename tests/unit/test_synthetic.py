@@ -186,6 +186,22 @@ def test_fragment_charge_stays_below_precursor_charge() -> None:
             assert ref.near(ladder(tokens, ALL_IONS, (z,)), mz, tol_da=1e-6).all()
 
 
+def test_detection_limit_is_raised_for_high_precursor_charges() -> None:
+    # b/y only, scattered heights and nothing else: what survives is what the limit keeps.
+    params = SimulationParams(bond_sigma=1.0, detection_limit=0.05, high_charge_limit=4.0)
+    residues = "PEPTMLDEKAGLSCHNYR"
+    masses = np.array(ref.residue_masses(ref.split_mass_offset("PEPTMLDEKAGLSC+57.021HNYR")))
+    for charge, limit in ((2, 0.05), (3, 0.2), (4, 0.2)):
+        weakest = []
+        for seed in range(20):
+            _, intensity = simulate_peaks(residues, masses, charge, params, np.random.default_rng(seed))
+            weakest.append(intensity.min() / intensity.max())
+        assert min(weakest) >= limit, charge
+        assert min(weakest) < 1.5 * limit, charge  # the limit itself bites, not just the scatter
+    with pytest.raises(ValueError):
+        SimulationParams(high_charge_limit=0.0)
+
+
 def test_fragment_charge_in_moderate_files(tmp_path: Path) -> None:
     path = tmp_path / "m.mgf"
     write_synthetic_mgf(path, 200, VOCAB, seed=9, preset="moderate")

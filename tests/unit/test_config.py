@@ -132,3 +132,10 @@ def test_checkpoints_with_old_key_names_are_upgraded() -> None:
     raw["model"]["max_length"] = raw["model"].pop("max_tokens")
     assert cfg.from_dict(cfg.upgrade(raw)) == cfg.Config()
     assert "max_length" in raw["model"]  # the stored dict is left as it was
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[2] / "configs").glob("*.yaml")), ids=lambda p: p.name)
+def test_shipped_configs_load(path: Path) -> None:
+    """The configurations the docs tell users to run are valid (a misspelt key is an error)."""
+    loaded = cfg.load(path)
+    assert loaded.train.curriculum[-1] == "realistic"  # every recipe ends on the realistic preset

@@ -27,8 +27,9 @@ run=runs/gpu-finetune-run  # snapshots hold the optimizer too: kept out of OUT_D
 for need in runs/real/train.mgf runs/stage4.ckpt runs/teacher_bank.npz; do
     [ -f "$need" ] || { echo "gpu_finetune.sh: $need is missing (see the header of this script)" >&2; exit 2; }
 done
-rm -rf "$run" "$out/DONE"
+rm -rf "$run" "$out/soup.ckpt" "$out/soup.txt"  # no stale result if this run fails
 mkdir -p "$out" "$run"
+trap 'touch "$run/DONE"' EXIT  # the snapshot loop below stops however this script ends
 (nvidia-smi --query-gpu=name,memory.total --format=csv || true) > "$out/gpu.txt" 2>&1
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" | tee -a "$out/gpu.txt"
 

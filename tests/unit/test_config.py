@@ -134,7 +134,15 @@ def test_checkpoints_with_old_key_names_are_upgraded() -> None:
     assert "max_length" in raw["model"]  # the stored dict is left as it was
 
 
-@pytest.mark.parametrize("path", sorted((Path(__file__).parents[2] / "configs").glob("*.yaml")), ids=lambda p: p.name)
+SHIPPED_CONFIGS = sorted((Path(__file__).parents[2] / "configs").glob("*.yaml"))
+
+
+def test_shipped_configs_are_found() -> None:
+    """Guards the test below, which a wrong folder would turn into an empty, skipped one."""
+    assert len(SHIPPED_CONFIGS) >= 4
+
+
+@pytest.mark.parametrize("path", SHIPPED_CONFIGS, ids=lambda p: p.name)
 def test_shipped_configs_load(path: Path) -> None:
     """The configurations the docs tell users to run are valid (a misspelt key is an error)."""
     loaded = cfg.load(path)

@@ -49,7 +49,11 @@ def main() -> None:
     parser.add_argument("mgf", type=Path, help="annotated real spectra (the training side of the split)")
     parser.add_argument("--ppm", type=float, default=20.0)
     args = parser.parse_args()
+    if not args.mgf.is_file():
+        parser.error(f"{args.mgf}: no such file")
     items = load_single(args.mgf, Vocabulary(), kinds=REALISTIC_KINDS)
+    if not items:
+        raise SystemExit(f"{args.mgf}: no spectra with KIND={' or '.join(REALISTIC_KINDS)} and a readable SEQ=")
     print("| precursor charge | spectra | b/y ions per spectrum | seen at 1+ | seen at 2+ | at 2+ only "
           "| at 2+ only, with partner | peaks with a partner | of them a b/y 2+ ion |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -23,7 +23,7 @@ from trmseq.background import load_default as load_background
 from trmseq.constants import C13_DIFF, CO, H2O, NH3, PROTON
 from trmseq.errors import ConfigError
 from trmseq.intensity import load_default
-from trmseq.io.atomic import atomic_write
+from trmseq.io.atomic import atomic_write_text
 from trmseq.io.mgf import write_mgf
 from trmseq.masses import fragment_mz, mz
 from trmseq.peptides import PeptideSampler, fasta_peptides, sample_charge
@@ -371,7 +371,8 @@ def write_synthetic_mgf(
     notation: str = "mass-offset",
     on_spectrum: Callable[[], object] | None = None,
 ) -> int:
-    """Write ``n`` synthetic annotated spectra to an MGF file, atomically. Returns ``n``.
+    """Write ``n`` synthetic annotated spectra to an MGF file (gzip-compressed if its name ends
+    in ``.gz``), atomically. Returns ``n``.
 
     Raises
     ------
@@ -393,7 +394,7 @@ def write_synthetic_mgf(
     spectra = generate(
         n, sampler, PRESETS[preset], seed, tuple(range(charges[0], charges[1] + 1)), notation
     )
-    with atomic_write(path) as handle:
+    with atomic_write_text(path) as handle:
         for spectrum in spectra:
             write_mgf([spectrum], handle)
             if on_spectrum is not None:

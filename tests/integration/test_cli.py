@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import re
 import subprocess
 import sys
@@ -142,6 +143,15 @@ def test_generate_is_deterministic(out: Path) -> None:
         assert_ok(run("generate", "-n", 20, "-o", out / name, "--seed", seed))
     assert (out / "a.mgf").read_bytes() == (out / "b.mgf").read_bytes()
     assert (out / "a.mgf").read_bytes() != (out / "c.mgf").read_bytes()
+
+
+def test_generate_writes_gzip_when_the_name_ends_in_gz(out: Path) -> None:
+    for name in ("a.mgf", "a.mgf.gz", "b.mgf.gz"):
+        assert_ok(run("generate", "-n", 20, "-o", out / name, "--seed", 1))
+    packed = (out / "a.mgf.gz").read_bytes()
+    assert packed[:2] == b"\x1f\x8b" and gzip.decompress(packed) == (out / "a.mgf").read_bytes()
+    assert packed == (out / "b.mgf.gz").read_bytes()  # no name or time in the gzip header
+    assert_ok(run("inspect", out / "a.mgf.gz"))
 
 
 def test_generate_options(out: Path) -> None:

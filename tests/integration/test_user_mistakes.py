@@ -70,10 +70,19 @@ def test_a_file_named_twice_is_read_once_with_a_warning(spectra: Path, model: Pa
     assert len(out.read_text().splitlines()) == 1 + 10
 
 
-def test_a_compressed_spectrum_file_says_so(tmp_path: Path) -> None:
-    path = tmp_path / "run.mzML.gz"
-    path.write_bytes(gzip.compress(b"<mzML/>"))
-    one_error(run("inspect", path), path, "gzip-compressed; decompress it first")
+def test_a_compressed_spectrum_file_is_read_as_the_plain_one(spectra: Path, model: Path, tmp_path: Path) -> None:
+    packed = tmp_path / "run.mgf.gz"
+    packed.write_bytes(gzip.compress(spectra.read_bytes()))
+    rows = {}
+    for path in (spectra, packed):
+        out = tmp_path / f"{path.name}.mztab"
+        result = run("predict", path, "-o", out, "--model", model)
+        assert result.exit_code == 0, result.output
+        rows[path] = [line for line in out.read_text().splitlines() if line.startswith("PSM")]
+    assert len(rows[packed]) == 10 and rows[packed] == rows[spectra]  # same USIs: the run is "run"
+    broken = tmp_path / "broken.mzML.gz"
+    broken.write_bytes(gzip.compress(b"<mzML/>"))
+    one_error(run("inspect", broken), broken, "no MS2 spectra in this mzML file")
 
 
 def test_windows_1252_titles_are_read_not_refused(tmp_path: Path, casanovo_sample: Path) -> None:
@@ -87,7 +96,7 @@ def test_windows_1252_titles_are_read_not_refused(tmp_path: Path, casanovo_sampl
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (lambda text: gzip.compress(text.encode()), "gzip-compressed; decompress it first"),
+        (lambda text: gzip.compress(text.encode())[:20], "truncated or corrupt gzip file"),
         (lambda text: text.encode("utf-16"), "UTF-16 text"),
         (lambda text: text.replace("END IONS", "END IONS\n\x00", 1).encode(), "line 3: not a text file"),
     ],

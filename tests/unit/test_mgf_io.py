@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from pyteomics import mgf
 
 from reader_checks import assert_mgf_matches_pyteomics
 from trmseq.errors import InputError
-from trmseq.io import expand_paths, read_spectra
+from trmseq.io import count_spectra, expand_paths, read_spectra, run_name
 from trmseq.io.mgf import read_mgf, write_mgf
 from trmseq.spectrum import Spectrum
 
@@ -152,10 +153,12 @@ def test_read_spectra_dispatch(tmp_path: Path, casanovo_sample: Path) -> None:
 
 
 def test_expand_paths(tmp_path: Path) -> None:
-    for name in ("b.mgf", "a.mzML", "c.mzXML", "notes.txt"):
+    for name in ("b.mgf", "a.mzML", "c.mzXML", "notes.txt", "d.mgf.gz", "e.txt.gz"):
         (tmp_path / name).write_text("x")
     (tmp_path / "sub.mgf").mkdir()
-    assert expand_paths([tmp_path]) == [tmp_path / n for n in ("a.mzML", "b.mgf", "c.mzXML")]
+    assert expand_paths([tmp_path]) == [tmp_path / n for n in ("a.mzML", "b.mgf", "c.mzXML", "d.mgf.gz")]
+    with pytest.raises(InputError, match=r"e\.txt\.gz.*unknown"):
+        expand_paths([tmp_path / "e.txt.gz"])
     assert expand_paths([tmp_path / "b.mgf"]) == [tmp_path / "b.mgf"]
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -200,3 +203,23 @@ def test_write_mgf_reads_back_with_pyteomics() -> None:
 def test_charge_written_as_a_float_as_pride_exports_do(write_text, text: str, charge: int | None) -> None:
     path = write_text("p.mgf", f"BEGIN IONS\nPEPMASS=500.0\nCHARGE={text}\n150.0 10.0\nEND IONS\n")
     assert [s.charge for s in read_spectra(path)] == [charge]
+
+
+def test_gzip_compressed_mgf_reads_as_the_plain_file(tmp_path: Path, casanovo_sample: Path) -> None:
+    packed = tmp_path / "run.MGF.gz"
+    packed.write_bytes(gzip.compress(casanovo_sample.read_bytes()))
+    plain, unpacked = list(read_spectra(casanovo_sample)), list(read_spectra(packed))
+    assert len(unpacked) == len(plain) == 10
+    for a, b in zip(plain, unpacked, strict=True):
+        assert np.array_equal(a.mz, b.mz) and np.array_equal(a.intensity, b.intensity)
+        assert (a.precursor_mz, a.charge, a.title, a.annotation) == (b.precursor_mz, b.charge, b.title, b.annotation)
+    assert count_spectra(packed) == 10
+    assert run_name(packed) == "run" and run_name(casanovo_sample) == casanovo_sample.stem
+
+
+def test_truncated_gzip_mgf_is_an_input_error(tmp_path: Path, casanovo_sample: Path) -> None:
+    data = gzip.compress(casanovo_sample.read_bytes())
+    path = tmp_path / "cut.mgf.gz"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match=r"cut\.mgf\.gz: truncated or corrupt gzip file"):
+        list(read_spectra(path))

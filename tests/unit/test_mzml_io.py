@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import numpy as np
@@ -97,3 +98,25 @@ def test_mzxml_ms2_only_scan_refs_and_seconds(tiny_mzxml: Path) -> None:
         np.testing.assert_array_equal(s.mz, np.asarray(mz, dtype=np.float32))
         np.testing.assert_array_equal(s.intensity, np.asarray(intensity, dtype=np.float32))
     assert spectra[0].precursor_mz == pytest.approx(400.687258, abs=1e-6)
+
+
+@pytest.mark.parametrize("fixture", ["tiny_mzml", "tiny_mzxml"])
+def test_gzip_compressed_mzml_and_mzxml_read_as_the_plain_file(
+    request: pytest.FixtureRequest, tmp_path: Path, fixture: str
+) -> None:
+    plain_path: Path = request.getfixturevalue(fixture)
+    packed = tmp_path / (plain_path.name + ".gz")
+    packed.write_bytes(gzip.compress(plain_path.read_bytes()))
+    plain, unpacked = list(read_spectra(plain_path)), list(read_spectra(packed))
+    assert len(unpacked) == len(plain) > 0
+    for a, b in zip(plain, unpacked, strict=True):
+        assert np.array_equal(a.mz, b.mz) and np.array_equal(a.intensity, b.intensity)
+        assert (a.ref, a.precursor_mz, a.charge, a.rt_seconds) == (b.ref, b.precursor_mz, b.charge, b.rt_seconds)
+
+
+def test_truncated_gzip_mzml_is_an_input_error(tmp_path: Path, tiny_mzml: Path) -> None:
+    data = gzip.compress(tiny_mzml.read_bytes())
+    path = tmp_path / "cut.mzML.gz"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match=r"cut\.mzML\.gz: malformed or truncated mzML"):
+        list(read_spectra(path))

@@ -22,9 +22,9 @@ from trmseq.terminal import ConfigOption, err, handle_errors, progress
 @app.command()
 @handle_errors
 def generate(
-    output: Annotated[Path, typer.Option("--output", "-o", help="MGF file to write.")] = Path(
-        "synthetic.mgf"
-    ),
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="MGF file to write (gzip-compressed if its name ends in .gz).")
+    ] = Path("synthetic.mgf"),
     n: Annotated[int, typer.Option("--n", "-n", min=1, help="Number of spectra.")] = 10_000,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same file.")] = 0,
     preset: Annotated[

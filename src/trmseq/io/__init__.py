@@ -1,19 +1,22 @@
 """Spectrum file input and result output.
 
-:func:`read_spectra` picks the reader by file suffix; :func:`expand_paths` turns files and
-folders given on the command line into the list of spectrum files.
+:func:`read_spectra` picks the reader by file suffix (``.mgf``, ``.mzML``, ``.mzXML``, each
+also gzip-compressed as ``.gz``); :func:`expand_paths` turns files and folders given on the
+command line into the list of spectrum files.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from trmseq.errors import InputError
 from trmseq.io.mgf import read_mgf
 from trmseq.io.mzml import read_mzml, read_mzxml
+from trmseq.io.text import open_binary
 from trmseq.spectrum import Spectrum
 
 READERS: dict[str, Callable[[Path], Iterator[Spectrum]]] = {
@@ -32,7 +35,25 @@ _MS2_MARKERS = {
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["READERS", "count_spectra", "expand_paths", "read_spectra"]
+__all__ = ["READERS", "count_spectra", "expand_paths", "read_spectra", "run_name", "spectrum_format"]
+
+
+def spectrum_format(path: str | Path) -> str:
+    """The format suffix of a spectrum file, lower case, without a trailing ``.gz``: ``.mgf``
+    for both ``run.mgf`` and ``run.MGF.gz``."""
+    path = Path(path)
+    if path.suffix.lower() == ".gz":
+        path = path.with_suffix("")
+    return path.suffix.lower()
+
+
+def run_name(path: str | Path) -> str:
+    """The name of the run a spectrum file holds: its file name without the format suffix
+    (and ``.gz``), as in USIs."""
+    path = Path(path)
+    if path.suffix.lower() == ".gz":
+        path = path.with_suffix("")
+    return path.stem
 
 
 def read_spectra(path: str | Path) -> Iterator[Spectrum]:
@@ -46,9 +67,9 @@ def read_spectra(path: str | Path) -> Iterator[Spectrum]:
     path = Path(path)
     if path.is_dir():
         raise InputError(f"{path}: is a folder, not a spectrum file")
-    reader = READERS.get(path.suffix.lower())
+    reader = READERS.get(spectrum_format(path))
     if reader is None:
-        raise InputError(f"{path}: unknown spectrum file type; expected .mgf, .mzML or .mzXML")
+        raise InputError(f"{path}: unknown spectrum file type; expected .mgf, .mzML or .mzXML (or .gz of one)")
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     return reader(path)
@@ -69,16 +90,14 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     files: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found = sorted(f for f in p.iterdir() if f.suffix.lower() in READERS and f.is_file())
+            found = sorted(f for f in p.iterdir() if spectrum_format(f) in READERS and f.is_file())
             if not found:
-                raise InputError(f"{p}: folder holds no .mgf, .mzML or .mzXML files")
+                raise InputError(f"{p}: folder holds no .mgf, .mzML or .mzXML files (or .gz of one)")
             files.extend(found)
         elif not p.exists():
             raise InputError(f"{p}: no such file or folder")
-        elif p.suffix.lower() == ".gz":
-            raise InputError(f"{p}: gzip-compressed; decompress it first (gunzip)")
-        elif p.suffix.lower() not in READERS:
-            raise InputError(f"{p}: unknown spectrum file type; expected .mgf, .mzML or .mzXML")
+        elif spectrum_format(p) not in READERS:
+            raise InputError(f"{p}: unknown spectrum file type; expected .mgf, .mzML or .mzXML (or .gz of one)")
         else:
             files.append(p)
     seen: set[Path] = set()
@@ -99,17 +118,17 @@ def count_spectra(path: str | Path, chunk_bytes: int = 1 << 22) -> int:
     real reading starts. An estimate, not a check: a malformed file is reported by the reader.
     """
     path = Path(path)
-    marker = _MS2_MARKERS.get(path.suffix.lower())
+    marker = _MS2_MARKERS.get(spectrum_format(path))
     if marker is None:
         return 0
     n = 0
     rest = b""
     try:
-        with open(path, "rb") as handle:
+        with open_binary(path) as handle:
             while chunk := handle.read(chunk_bytes):
                 lines, _, partial = (rest + chunk).rpartition(b"\n")
                 n += len(marker.findall(lines))
                 rest = partial
-    except OSError:
+    except (OSError, EOFError, zlib.error):  # the reader reports what is wrong
         return 0
     return n + len(marker.findall(rest))

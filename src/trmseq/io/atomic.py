@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
+import io
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TextIO
 
 from trmseq.errors import OutputError
 
@@ -85,6 +87,24 @@ def atomic_write(path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
         if isinstance(e, OSError) and not isinstance(e, OutputError):
             raise OutputError(f"{path}: cannot write ({e.strerror or e})") from None
         raise
+
+
+@contextlib.contextmanager
+def atomic_write_text(path: str | Path) -> Iterator[TextIO]:
+    """:func:`atomic_write` for text, gzip-compressed when the name ends in ``.gz``.
+
+    The compressed file records no name or time, so the same text gives the same bytes.
+    """
+    if Path(path).suffix.lower() != ".gz":
+        with atomic_write(path) as handle:
+            yield handle
+        return
+    with (
+        atomic_write(path, "wb") as raw,
+        gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as packed,
+        io.TextIOWrapper(packed, encoding="utf-8", newline="") as handle,
+    ):
+        yield handle
 
 
 class _ProbeError(Exception):

@@ -8,7 +8,9 @@ reported with its file, line number and spectrum index. The tests compare it wit
 
 from __future__ import annotations
 
+import gzip
 import re
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
@@ -29,11 +31,15 @@ def read_mgf(path: str | Path) -> Iterator[Spectrum]:
     Raises
     ------
     InputError
-        If the file cannot be opened, is not text, or has a malformed spectrum.
+        If the file cannot be opened, is not text, has a malformed spectrum, or is a truncated
+        gzip file.
     """
     path = Path(path)
     with open_text(path, "an MGF file") as handle:
-        yield from _parse(handle, str(path))
+        try:
+            yield from _parse(handle, str(path))
+        except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+            raise InputError(f"{path}: truncated or corrupt gzip file ({e})") from None
 
 
 def _parse(lines: TextIO, file: str) -> Iterator[Spectrum]:

@@ -7,6 +7,7 @@ nativeID verbatim as the reference; mzXML spectra are referenced as ``scan=N``.
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from pyteomics import mzml, mzxml
 from pyteomics.auxiliary import PyteomicsError
 
 from trmseq.errors import InputError
+from trmseq.io.text import open_binary
 from trmseq.spectrum import Spectrum
 
 _SCAN = re.compile(r"\bscan=(\d+)")
@@ -94,10 +96,10 @@ def _records(path: Path, reader: Any, kind: str) -> Iterator[dict]:
         raise InputError(f"{path}: no such file")
     count = 0
     try:
-        with reader(str(path), use_index=False, decode_binary=True) as records:
+        with open_binary(path) as source, reader(source, use_index=False, decode_binary=True) as records:
             for count, raw in enumerate(records, start=1):  # noqa: B007
                 yield raw
-    except (etree.XMLSyntaxError, PyteomicsError, ValueError, KeyError, OSError) as e:
+    except (etree.XMLSyntaxError, PyteomicsError, ValueError, KeyError, OSError, EOFError, zlib.error) as e:
         detail = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
         raise InputError(
             f"{path}: malformed or truncated {kind} after {count} spectra ({detail})"

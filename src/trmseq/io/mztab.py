@@ -16,6 +16,7 @@ from typing import TextIO
 
 from trmseq import __version__
 from trmseq.constants import UNIMOD
+from trmseq.io import run_name as spectrum_run_name
 from trmseq.psm import PSM
 from trmseq.vocab import Token, Vocabulary
 
@@ -158,7 +159,7 @@ def psm_row(psm: PSM, psm_id: int, run: int, vocab: Vocabulary) -> dict[str, str
     scan = s.scan if s.scan and s.scan.isdigit() else None
     where = (s.ref.replace("=", ":", 1) if s.ref.startswith(("index=", "scan="))
              else f"scan:{scan}" if scan else None)  # fmt: skip
-    run_name = Path(s.file).stem
+    run_name = spectrum_run_name(s.file)
     usi = (f"mzspec:USI000000:{run_name}:{where}:{proforma}/{s.charge}"
            if proforma and where and _USI_RUN.fullmatch(run_name) else None)  # fmt: skip
     return {

@@ -1,16 +1,18 @@
-"""Opening the text files users bring (MGF, label tables) as the tools that wrote them wrote them.
+"""Opening the files users bring (MGF, label tables, mzML) as the tools that wrote them wrote them.
 
 Bytes that are not UTF-8 are read as Windows-1252, since titles and tables saved by Windows
 tools (Excel, older converters) often are ("café"): no reason to refuse a spectrum or a label.
-Compressed and UTF-16 files (what PowerShell's ``>`` writes) are refused with a message that
-says what they are.
+Gzip-compressed files (``.mgf.gz``, as repositories often serve them) are read through
+gzip, recognised by their first bytes rather than their name; UTF-16 files (what PowerShell's
+``>`` writes) are refused with a message that says what they are.
 """
 
 from __future__ import annotations
 
 import codecs
+import gzip
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from trmseq.errors import InputError
 
@@ -23,22 +25,24 @@ def _cp1252(error: UnicodeError) -> tuple[str, int]:
 
 
 CP1252_FALLBACK = "trmseq-cp1252-fallback"
+GZIP_MAGIC = b"\x1f\x8b"
 codecs.register_error(CP1252_FALLBACK, _cp1252)
 
 
 def open_text(path: Path, kind: str) -> TextIO:
-    """Open ``path`` for reading as text (UTF-8, with or without a BOM, else Windows-1252).
+    """Open ``path`` for reading as text (UTF-8, with or without a BOM, else Windows-1252),
+    decompressing it if it is gzip-compressed.
 
     Raises
     ------
     InputError
-        If the file cannot be opened, is a folder, or is gzip-compressed or UTF-16.
+        If the file cannot be opened, is a folder, or is UTF-16.
     """
     try:
         with open(path, "rb") as probe:
             start = probe.read(2)
-        if start == b"\x1f\x8b":
-            raise InputError(f"{path}: gzip-compressed; decompress it first (gunzip)")
+        if start == GZIP_MAGIC:
+            return gzip.open(path, "rt", encoding="utf-8-sig", errors=CP1252_FALLBACK)
         if start in (b"\xff\xfe", b"\xfe\xff"):
             raise InputError(f"{path}: UTF-16 text (as PowerShell writes); save it as UTF-8 or ASCII")
         return open(path, encoding="utf-8-sig", errors=CP1252_FALLBACK)  # noqa: SIM115
@@ -46,3 +50,10 @@ def open_text(path: Path, kind: str) -> TextIO:
         raise InputError(f"{path}: is a folder, not {kind}") from None
     except OSError as e:
         raise InputError(f"{path}: cannot open ({e.strerror})") from None
+
+
+def open_binary(path: Path) -> BinaryIO:
+    """Open ``path`` for reading as bytes, decompressing it if it is gzip-compressed."""
+    with open(path, "rb") as probe:
+        start = probe.read(2)
+    return gzip.open(path, "rb") if start == GZIP_MAGIC else open(path, "rb")  # noqa: SIM115

@@ -38,22 +38,21 @@ logger = logging.getLogger(__name__)
 __all__ = ["READERS", "count_spectra", "expand_paths", "read_spectra", "run_name", "spectrum_format"]
 
 
+def _without_gz(path: str | Path) -> Path:
+    path = Path(path)
+    return path.with_suffix("") if path.suffix.lower() == ".gz" else path
+
+
 def spectrum_format(path: str | Path) -> str:
     """The format suffix of a spectrum file, lower case, without a trailing ``.gz``: ``.mgf``
     for both ``run.mgf`` and ``run.MGF.gz``."""
-    path = Path(path)
-    if path.suffix.lower() == ".gz":
-        path = path.with_suffix("")
-    return path.suffix.lower()
+    return _without_gz(path).suffix.lower()
 
 
 def run_name(path: str | Path) -> str:
     """The name of the run a spectrum file holds: its file name without the format suffix
     (and ``.gz``), as in USIs."""
-    path = Path(path)
-    if path.suffix.lower() == ".gz":
-        path = path.with_suffix("")
-    return path.stem
+    return _without_gz(path).stem
 
 
 def read_spectra(path: str | Path) -> Iterator[Spectrum]:

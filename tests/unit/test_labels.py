@@ -65,7 +65,8 @@ def test_an_msconvert_title_gives_its_native_id() -> None:
 @pytest.mark.parametrize(
     ("location", "name"),
     [("/data/run1.mzML", "run1"), ("file:///C:/data/My%20Run.raw", "My Run"), (r"C:\data\a.b.mgf", "a.b"),
-     ("/data/01625b_GA1-R1", "01625b_GA1-R1"), ("run.mzXML", "run"), ("plain", "plain")],
+     ("/data/01625b_GA1-R1", "01625b_GA1-R1"), ("run.mzXML", "run"), ("plain", "plain"),
+     ("/data/run.mzXML.gz", "run"), ("run.MGF.GZ", "run")],
 )  # fmt: skip
 def test_run_names(location: str, name: str) -> None:
     assert run_name(location) == name

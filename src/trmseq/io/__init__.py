@@ -12,6 +12,7 @@ import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 from trmseq.errors import InputError
 from trmseq.io.mgf import read_mgf
@@ -35,7 +36,11 @@ _MS2_MARKERS = {
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["READERS", "count_spectra", "expand_paths", "read_spectra", "run_name", "spectrum_format"]
+# What a run's file name may end in, here or in a search engine's results (for run names).
+SPECTRUM_SUFFIXES = (".mzml", ".mgf", ".mzxml", ".raw", ".d", ".wiff", ".mzml.gz", ".mgf.gz", ".mzxml.gz")
+
+__all__ = ["READERS", "SPECTRUM_SUFFIXES", "count_spectra", "expand_paths", "read_spectra", "run_name",
+           "spectrum_format"]  # fmt: skip
 
 
 def _without_gz(path: str | Path) -> Path:
@@ -49,10 +54,18 @@ def spectrum_format(path: str | Path) -> str:
     return _without_gz(path).suffix.lower()
 
 
-def run_name(path: str | Path) -> str:
-    """The name of the run a spectrum file holds: its file name without the format suffix
-    (and ``.gz``), as in USIs."""
-    return _without_gz(path).stem
+def run_name(location: str | Path) -> str:
+    """A run's name from a path or URI: no folder, no spectrum-file suffix (``run.mzML`` and
+    ``run.mzML.gz`` -> ``run``), as in USIs and in search engines' results."""
+    text = str(location).strip()
+    if text.lower().startswith("file:"):
+        text = unquote(urlparse(text).path)
+    name = re.split(r"[\\/]", text.rstrip("\\/"))[-1]
+    lower = name.lower()
+    for suffix in sorted(SPECTRUM_SUFFIXES, key=len, reverse=True):
+        if lower.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
 
 
 def read_spectra(path: str | Path) -> Iterator[Spectrum]:

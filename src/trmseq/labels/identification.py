@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from urllib.parse import unquote, urlparse
 
 from trmseq.constants import H2O, RESIDUE_MASSES
 from trmseq.errors import InputError, PeptideError
+from trmseq.io import SPECTRUM_SUFFIXES, run_name  # noqa: F401  (re-exported for the label readers)
 from trmseq.spectrum import Spectrum
 from trmseq.vocab import Vocabulary
 
@@ -25,7 +25,6 @@ NO_DELTA_DA = 0.005
 
 DECOY_PREFIXES = ("decoy", "rev_", "reverse_", "xxx_", "##")
 CONTAMINANT_PREFIXES = ("contam", "con__", "cont_")
-SPECTRUM_SUFFIXES = (".mzml", ".mgf", ".mzxml", ".raw", ".d", ".wiff", ".mzml.gz", ".mgf.gz")
 
 Key = tuple[str, str]  # (kind, value): ("native", id), ("scan", "12"), ("index", "0"), ("title", t)
 
@@ -185,19 +184,6 @@ def spectrum_keys(spectrum: Spectrum) -> list[Key]:
         if not spectrum.scan and (m := _TPP_TITLE.match(first)) and int(m[1]) == int(m[2]):
             keys.append(("scan", str(int(m[1]))))
     return list(dict.fromkeys(keys))
-
-
-def run_name(location: str) -> str:
-    """A run's name from a path or URI: no folder, no spectrum-file suffix (``run.mzML`` -> ``run``)."""
-    text = location.strip()
-    if text.lower().startswith("file:"):
-        text = unquote(urlparse(text).path)
-    name = re.split(r"[\\/]", text.rstrip("\\/"))[-1]
-    lower = name.lower()
-    for suffix in sorted(SPECTRUM_SUFFIXES, key=len, reverse=True):
-        if lower.endswith(suffix) and len(name) > len(suffix):
-            return name[: -len(suffix)]
-    return name
 
 
 def protein_flags(accessions: Sequence[str | None]) -> tuple[bool, bool]:

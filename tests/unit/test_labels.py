@@ -6,6 +6,7 @@ pyteomics), never taken from trmseq's output.
 
 from __future__ import annotations
 
+import gzip
 import time
 from pathlib import Path
 
@@ -471,6 +472,7 @@ def test_a_tpp_title_gives_its_scan() -> None:
         ("n2.tsv", b"title\tsequence\n\x00\x01\x02", "not a text file (a NUL byte)"),
         ("o.csv", "title,sequence\n", "unknown labels file type"),
         ("o2.tsv.gz", b"\x1f\x8b", "gzip-compressed; decompress it first"),
+        ("o3.tsv", gzip.compress(b"title\tsequence\n" * 50)[:30], "cannot read (Compressed file ended"),
         ("p.pep.xml", PEPXML_HEAD + query(1, hit("PEPMK", mods='|<mod_aminoacid_mass position="4" mass="heavy"/>'))
          + PEPXML_TAIL, "spectrum_query 1 (runA.00001.00001.2): could not convert string to float: 'heavy'"),
     ],

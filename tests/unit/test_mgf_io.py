@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -152,11 +153,14 @@ def test_read_spectra_dispatch(tmp_path: Path, casanovo_sample: Path) -> None:
         read_spectra(tmp_path / "dir.mgf")
 
 
-def test_expand_paths(tmp_path: Path) -> None:
-    for name in ("b.mgf", "a.mzML", "c.mzXML", "notes.txt", "d.mgf.gz", "e.txt.gz"):
+def test_expand_paths(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    for name in ("b.mgf", "a.mzML", "c.mzXML", "notes.txt", "d.mgf.gz", "e.txt.gz", "b.mgf.gz"):
         (tmp_path / name).write_text("x")
     (tmp_path / "sub.mgf").mkdir()
-    assert expand_paths([tmp_path]) == [tmp_path / n for n in ("a.mzML", "b.mgf", "c.mzXML", "d.mgf.gz")]
+    with caplog.at_level(logging.WARNING):
+        found = expand_paths([tmp_path])
+    assert found == [tmp_path / n for n in ("a.mzML", "b.mgf", "c.mzXML", "d.mgf.gz")]
+    assert "b.mgf.gz: the same run as b.mgf beside it" in caplog.text  # not read twice
     with pytest.raises(InputError, match=r"e\.txt\.gz.*unknown"):
         expand_paths([tmp_path / "e.txt.gz"])
     assert expand_paths([tmp_path / "b.mgf"]) == [tmp_path / "b.mgf"]

@@ -103,6 +103,9 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     for p in map(Path, paths):
         if p.is_dir():
             found = sorted(f for f in p.iterdir() if spectrum_format(f) in READERS and f.is_file())
+            for f in [f for f in found if f.suffix.lower() == ".gz" and f.with_suffix("") in found]:
+                logger.warning("%s: the same run as %s beside it; read that one only", f, f.with_suffix("").name)
+                found.remove(f)  # what `gzip -k` leaves: reading both would double every spectrum
             if not found:
                 raise InputError(f"{p}: folder holds no .mgf, .mzML or .mzXML files (or .gz of one)")
             files.extend(found)

@@ -17,6 +17,7 @@ from typing import TextIO
 from trmseq import __version__
 from trmseq.constants import UNIMOD
 from trmseq.io import run_name as spectrum_run_name
+from trmseq.io import spectrum_format
 from trmseq.psm import PSM
 from trmseq.vocab import Token, Vocabulary
 
@@ -86,7 +87,7 @@ def metadata(vocab: Vocabulary, runs: Sequence[Path], settings: Sequence[tuple[s
         ("description", "trmseq de novo peptide sequencing of " + ", ".join(p.name for p in runs)),
     ]
     for i, run in enumerate(runs, start=1):
-        file_format, id_format = _FORMATS.get(run.suffix.lower(), (None, None))
+        file_format, id_format = _FORMATS.get(spectrum_format(run), (None, None))
         lines.append((f"ms_run[{i}]-location", Path(run).resolve().as_uri()))
         if file_format:
             lines.append((f"ms_run[{i}]-format", file_format))

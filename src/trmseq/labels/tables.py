@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,8 +192,8 @@ def _lines(path: Path) -> list[tuple[int, str]]:
     try:
         with open_text(path, "a labels table") as handle:
             text = handle.read()
-    except OSError as e:
-        raise InputError(f"{path}: cannot read ({e.strerror})") from None
+    except (OSError, EOFError, zlib.error) as e:  # EOFError, zlib.error: a truncated or corrupt gzip
+        raise InputError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from None
     if "\x00" in text:
         raise InputError(f"{path}: not a text file (a NUL byte)")
     return [(n, line.rstrip("\r")) for n, line in enumerate(text.split("\n"), start=1) if line.strip()]

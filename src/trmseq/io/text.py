@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import io
+import zlib
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
@@ -39,21 +41,26 @@ def open_text(path: Path, kind: str) -> TextIO:
         If the file cannot be opened, is a folder, or is UTF-16.
     """
     try:
-        with open(path, "rb") as probe:
-            start = probe.read(2)
-        if start == GZIP_MAGIC:
-            return gzip.open(path, "rt", encoding="utf-8-sig", errors=CP1252_FALLBACK)
-        if start in (b"\xff\xfe", b"\xfe\xff"):
-            raise InputError(f"{path}: UTF-16 text (as PowerShell writes); save it as UTF-8 or ASCII")
-        return open(path, encoding="utf-8-sig", errors=CP1252_FALLBACK)  # noqa: SIM115
+        raw = open_binary(path)
     except IsADirectoryError:
         raise InputError(f"{path}: is a folder, not {kind}") from None
     except OSError as e:
         raise InputError(f"{path}: cannot open ({e.strerror})") from None
+    try:
+        start = raw.peek(2)[:2]
+    except (OSError, EOFError, zlib.error) as e:  # a gzip header that is not one
+        raw.close()
+        raise InputError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from None
+    if start in (b"\xff\xfe", b"\xfe\xff"):
+        raw.close()
+        raise InputError(f"{path}: UTF-16 text (as PowerShell writes); save it as UTF-8 or ASCII")
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors=CP1252_FALLBACK)
 
 
 def open_binary(path: Path) -> BinaryIO:
     """Open ``path`` for reading as bytes, decompressing it if it is gzip-compressed."""
-    with open(path, "rb") as probe:
-        start = probe.read(2)
-    return gzip.open(path, "rb") if start == GZIP_MAGIC else open(path, "rb")  # noqa: SIM115
+    handle = open(path, "rb")  # noqa: SIM115
+    if handle.peek(2)[:2] == GZIP_MAGIC:
+        handle.close()
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return handle

@@ -451,7 +451,7 @@ def test_usage_errors_of_the_model_commands_exit_2(casanovo_sample: Path, args: 
         ["generate", "--n", 0],
         ["generate", "--mod-rate", 2],
         ["generate", "--min-length", 0],
-        ["generate"],
+        ["generate", "--bogus"],
         ["inspect"],
         ["nosuchcommand"],
     ],

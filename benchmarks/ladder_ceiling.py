@@ -14,15 +14,20 @@ internal ions), and worse by missing what is there.
 
 With ``--predictions`` (an mzTab or TSV of `trmseq predict` on the same file), recall is split
 by whether the spectrum was determined: how much of what the spectrum says the model gets right;
-a second table splits it by the number of orderings (2: one pair of residues a coin flip apart).
+a second table splits it by the number of orderings (2: one pair of residues a coin flip apart),
+and a last list says how many distinct peptides each group holds.
 
     trmseq predict runs/real/test.mgf -o /tmp/test.mztab
     python benchmarks/ladder_ceiling.py runs/real/test.mgf --predictions /tmp/test.mztab
+    python benchmarks/ladder_ceiling.py runs/real/test.mgf --n-peaks 100000   # every peak
+
+(``--n-peaks`` changes only what this script matches; the model saw predict's peaks.)
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -73,8 +78,12 @@ def main() -> None:
     parser.add_argument("--ions", choices=("by", "all"), default="by")
     parser.add_argument("--ppm", type=float, default=20.0)
     parser.add_argument("--da", type=float, default=None, help="absolute tolerance instead of ppm")
+    parser.add_argument("--n-peaks", type=int, default=None,
+                        help="keep this many most intense peaks (default: predict's 150)")  # fmt: skip
     args = parser.parse_args()
     config = Config()
+    if args.n_peaks:
+        config = dataclasses.replace(config, data=dataclasses.replace(config.data, n_peaks=args.n_peaks))
     vocab = config.vocab.build()
     table = _read_predictions(args.predictions) if args.predictions else None
     rows: list[dict] = []
@@ -83,7 +92,7 @@ def main() -> None:
         seen = seen_bonds(spectrum.mz, masses, spectrum.charge, args.ions, args.ppm, args.da)
         n_orders = orderings([round(float(m), 4) for m in masses], seen)
         row = {"charge": min(spectrum.charge, 3), "length": len(masses), "orders": n_orders,
-               "coverage": seen.mean() if len(seen) else 1.0, "right": None}  # fmt: skip
+               "coverage": seen.mean() if len(seen) else 1.0, "right": None, "peptide": "".join(peptide)}  # fmt: skip
         if table is not None:
             hit = table.get((str(Path(spectrum.file).resolve()), spectrum.ref))
             guess = peptide_masses(vocab.parse(hit[0]), vocab) if hit else None
@@ -119,6 +128,15 @@ def main() -> None:
     for name in sorted(groups, key=lambda g: (g != "all", g)):
         cells = [_recall([r for r in groups[name] if lo <= r["orders"] <= hi]) for lo, hi in buckets]
         print(f"| {name} | " + " | ".join(cells) + " |")
+    print("\nrepeated peptides (a group's rate moves by peptides, not spectra)")
+    for name in sorted(groups, key=lambda g: (g != "all", g)):
+        by_peptide: dict[str, list[bool]] = defaultdict(list)
+        for r in groups[name]:
+            by_peptide[r["peptide"]].append(r["right"])
+        top = sorted(by_peptide.items(), key=lambda kv: -len(kv[1]))[:2]
+        print(f"- {name}: {len(groups[name])} spectra of {len(by_peptide)} peptides, "
+              f"{sum(any(v) for v in by_peptide.values())} right at least once; most repeated: "
+              + ", ".join(f"{p} {sum(v)}/{len(v)} right" for p, v in top))  # fmt: skip
 
 
 def _recall(rows: list[dict]) -> str:

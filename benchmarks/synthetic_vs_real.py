@@ -51,7 +51,7 @@ import numpy as np
 from trmseq.config import DataConfig
 from trmseq.constants import C13_DIFF, CO, H2O, NH3, PROTON
 from trmseq.io.mgf import read_mgf
-from trmseq.masses import fragment_mz, precursor_error_ppm
+from trmseq.masses import fragment_bonds, fragment_mz, precursor_error_ppm
 from trmseq.peptides import PeptideSampler
 from trmseq.reading import ANNOTATION_ISOTOPES, read_annotation
 from trmseq.spectrum import Spectrum, preprocess
@@ -105,10 +105,9 @@ def theoretical(masses: np.ndarray, charge: int, residues: list[float]):
     n = len(masses)
     max_z = max(1, charge - 1)
     by_mz, by_bond = [], []
-    bonds = np.arange(n - 1)  # bond k lies after residue k (b_{k+1}, y_{n-k-1})
     for z in range(1, max_z + 1):
         by_mz += [fragment_mz(masses, "b", z), fragment_mz(masses, "y", z)]
-        by_bond += [bonds, bonds[::-1]]
+        by_bond += [fragment_bonds(n, "b"), fragment_bonds(n, "y")]
     by_mz_arr, by_bond_arr = np.concatenate(by_mz), np.concatenate(by_bond)
     other = [fragment_mz(masses, ion, z) for ion in SECONDARY for z in range(1, max_z + 1)]
     frag = np.concatenate([by_mz_arr, *other])

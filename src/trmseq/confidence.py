@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from trmseq.masses import fragment_mz
+from trmseq.masses import fragment_bonds, fragment_mz
 
 FEATURES = (
     "mean_log_token_p",  # mean log of the per-token scores
@@ -87,12 +87,10 @@ def _fragment_evidence(
     seen = np.zeros(n_bonds, dtype=bool)
     explained = np.zeros(len(mz), dtype=bool)
     for z in range(1, max(1, charge - 1) + 1):
-        b = fragment_mz(residue_masses, "b", z)  # b_i at index i - 1: bond i
-        y = fragment_mz(residue_masses, "y", z)[::-1]  # y_(n-i) at index i - 1: the same bond
-        for ions in (b, y):
-            hit = _near(mz, ions, tol_da)  # (n_peaks, n_bonds)
+        for ion in ("b", "y"):
+            hit = _near(mz, fragment_mz(residue_masses, ion, z), tol_da)  # (n_peaks, n_bonds)
             explained |= hit.any(axis=1)
-            seen |= hit.any(axis=0)
+            seen[fragment_bonds(len(residue_masses), ion)] |= hit.any(axis=0)
     total = float(intensity.sum()) or 1.0
     runs = np.diff(np.flatnonzero(np.r_[True, ~seen, True])) - 1
     return float(intensity[explained].sum()) / total, float(seen.mean()), float(runs.max()) / n_bonds

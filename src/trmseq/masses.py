@@ -75,6 +75,18 @@ def fragment_mz(
     return (sums + ION_SHIFTS[ion_type] + charge * PROTON) / charge
 
 
+def fragment_bonds(n_residues: int, ion_type: str = "b") -> np.ndarray:
+    """The bond each ion of :func:`fragment_mz`'s ladder breaks, as int64 of shape (n_residues - 1,).
+
+    Bond ``k`` joins residues ``k`` and ``k + 1`` (0-based): b/a ion ``k + 1`` and y ion
+    ``n - k - 1`` both come from breaking it.
+    """
+    if ion_type not in ION_SHIFTS:
+        raise ValueError(f"unknown ion type {ion_type!r}; expected one of {sorted(ION_SHIFTS)}")
+    bonds = np.arange(max(n_residues - 1, 0))
+    return bonds if ion_type in N_TERMINAL_IONS else bonds[::-1]
+
+
 def precursor_error_ppm(
     peptide_mass_: float, precursor_mz: float, charge: int, isotopes: Sequence[int] = (0, 1)
 ) -> tuple[float, int]:

@@ -10,7 +10,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from pyteomics import mass
+
+from trmseq.vocab import Vocabulary
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))  # the script imports its sibling synthetic_vs_real
@@ -52,6 +55,55 @@ def test_tolerance_and_the_other_ions():
     a2, y2_water = _ion("PE", "a"), _ion("DE", "y") - mass.calculate_mass(formula="H2O")
     assert _seen([a2, y2_water]) == [0] * 6  # not b/y
     assert _seen([a2, y2_water], ions="all") == [0, 1, 0, 0, 1, 0]
+
+
+# pyteomics' ion types and the bond each breaks: an N-terminal ion of prefix length k + 1, or a
+# C-terminal one of suffix length n - k - 1, comes from bond k.
+ION_TYPES = {"b": ("b", 0.0), "a": ("a", 0.0), "b-H2O": ("b", -18.010565), "b-NH3": ("b", -17.026549),
+             "y": ("y", 0.0), "y-H2O": ("y", -18.010565), "y-NH3": ("y", -17.026549)}  # fmt: skip
+
+
+@pytest.mark.parametrize("ion", ION_TYPES)
+@pytest.mark.parametrize("z", [1, 2])
+def test_every_ion_type_marks_its_own_bond(ion, z):
+    kind, loss = ION_TYPES[ion]
+    peptide = "PEPTIDEMKR"
+    masses = np.array([mass.std_aa_mass[a] for a in peptide])
+    for k in range(len(peptide) - 1):
+        part = peptide[: k + 1] if kind in "ab" else peptide[k + 1 :]
+        mz = mass.fast_mass(part, ion_type=kind, charge=z) + loss / z
+        seen = ladder.seen_bonds(np.array([mz]), masses, 3, "all", 20.0, None)
+        assert seen[k], (ion, z, k)
+        assert seen.sum() <= 2  # at most a true coincidence elsewhere (a2+ = a4 2+)
+        shifted = ladder.seen_bonds(np.array([mz]), masses, 3, "all", 20.0, None, shift=4.0)
+        assert not shifted[k]
+
+
+def test_an_n_terminal_modification_stays_in_front():
+    vocab = Vocabulary()
+    acetyl_aak = ("+42.011", "A", "A", "K")
+    labels = ladder.residue_labels(acetyl_aak, vocab)
+    assert len(labels) == 3
+    assert ladder.orderings(labels, np.zeros(2, dtype=bool)) == 3  # AAK, AKA, KAA
+    # Acetyl-S has the mass of E, but the acetyl cannot move: S and E still swap.
+    assert ladder.orderings(ladder.residue_labels(("+42.011", "S", "E", "K"), vocab), np.array([False, True])) == 2
+
+
+def test_wrong_only_where_silent():
+    masses = {a: mass.std_aa_mass[a] for a in "PETIDNG"}
+    true = np.array([masses[a] for a in "PEPTIDE"])
+    seen = np.array([1, 1, 0, 1, 1, 1], dtype=bool)  # bond 2 (P|T) unseen: PT and TP swap
+    swapped = np.array([masses[a] for a in "PETPIDE"])
+    assert ladder.wrong_only_where_silent(true, swapped, seen)
+    moved = np.array([masses[a] for a in "EPPTIDE"])  # breaks bond 0 elsewhere: not silent
+    assert not ladder.wrong_only_where_silent(true, moved, seen)
+    other_mass = np.array([masses[a] for a in "PEPTIDD"])
+    assert not ladder.wrong_only_where_silent(true, other_mass, seen)
+    # N has the mass of GG: where the bond between the Gs is unseen, the spectrum cannot tell.
+    gg = np.array([masses[a] for a in "PEGGIDE"])
+    n = np.array([masses[a] for a in "PENIDE"])
+    assert ladder.wrong_only_where_silent(gg, n, np.array([1, 1, 0, 1, 1, 1], dtype=bool))
+    assert not ladder.wrong_only_where_silent(gg, n, np.ones(6, dtype=bool))
 
 
 def test_a_segment_of_one_repeated_residue_is_determined():

@@ -75,13 +75,19 @@ def main() -> None:
     args = parser.parse_args()
     try:
         payload = checkpoint.load(args.checkpoint)
+    except TrmseqError as e:
+        sys.exit(f"error: {e}")  # names the file
+    try:
         config, weights = grow(payload, args.layers, args.seed)
-    except (TrmseqError, ValueError) as e:
+    except ValueError as e:
         sys.exit(f"error: {args.checkpoint}: {e}")
     diff = _max_difference(payload, config, weights)
     if diff > 1e-5:
         sys.exit(f"error: the grown model differs from the old one by {diff:.3g}; not written")
-    checkpoint.save(args.output, config, weights, payload["step"])
+    try:
+        checkpoint.save(args.output, config, weights, payload["step"])
+    except TrmseqError as e:
+        sys.exit(f"error: {e}")
     print(f"{args.checkpoint} -> {args.output}: {payload['config'].model.n_encoder_layers} -> "
           f"{args.layers} encoder layers; max difference {diff:.2g}")  # fmt: skip
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -43,6 +44,7 @@ from synthetic_vs_real import mz_grid, within
 
 from trmseq.config import Config
 from trmseq.decode import peptide_masses
+from trmseq.errors import TrmseqError
 from trmseq.evaluate import score_peptides
 from trmseq.masses import ION_SHIFTS, fragment_bonds, fragment_mz
 from trmseq.reading import SkipCounter, usable_spectra
@@ -124,6 +126,27 @@ def main() -> None:
     config = Config()
     if args.n_peaks:
         config = dataclasses.replace(config, data=dataclasses.replace(config.data, n_peaks=args.n_peaks))
+    try:
+        rows, scored = _rows(args, config)
+    except TrmseqError as e:
+        sys.exit(f"error: {e}")
+    except OSError as e:
+        sys.exit(f"error: {e.filename}: {e.strerror}")
+    if not rows:
+        sys.exit(f"error: {args.spectra}: no usable annotated spectra (SEQ= with a peptide trmseq reads)")
+    groups = _groups(rows)
+    low_res = sorted(filter(None, args.low_res.split(",")))
+    tolerance = f"{args.ppm:g} ppm ({', '.join(low_res) or 'no source'}: {args.low_res_da:g} Da)"
+    print(f"ions: {args.ions}; tolerance: {tolerance}; peaks: {config.data.n_peaks}; "
+          f"fragments shifted by {args.decoy_shift:g} Da")  # fmt: skip
+    _summary(groups, scored)
+    if scored:
+        _by_orderings(groups)
+        _repeats(groups)
+
+
+def _rows(args: argparse.Namespace, config: Config) -> tuple[list[dict], bool]:
+    """One row per usable spectrum (its ladder and, with predictions, the answer's fate)."""
     vocab = config.vocab.build()
     table = _read_predictions(args.predictions) if args.predictions else None
     source_of, low_res = sources(args.spectra), set(filter(None, args.low_res.split(",")))
@@ -146,14 +169,7 @@ def main() -> None:
             singly = seen_bonds(spectrum.mz, masses, 2, args.ions, args.ppm, da, args.decoy_shift)  # 1+ only
             row["against_1plus"] = wrong and passes_over(masses, guess, singly)
         rows.append(row)
-    groups = _groups(rows)
-    tolerance = f"{args.ppm:g} ppm ({', '.join(sorted(low_res)) or 'no source'}: {args.low_res_da:g} Da)"
-    print(f"ions: {args.ions}; tolerance: {tolerance}; peaks: {config.data.n_peaks}; "
-          f"fragments shifted by {args.decoy_shift:g} Da")  # fmt: skip
-    _summary(groups, table is not None)
-    if table is not None:
-        _by_orderings(groups)
-        _repeats(groups)
+    return rows, table is not None
 
 
 def _groups(rows: list[dict]) -> dict[str, list[dict]]:

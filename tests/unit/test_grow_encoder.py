@@ -63,3 +63,14 @@ def test_shrinking_is_refused_in_one_line(tmp_path):
     assert done.returncode != 0
     assert done.stderr.strip().count("\n") == 0 and "already has 1 encoder layers" in done.stderr
     assert not (tmp_path / "new.ckpt").exists()
+
+
+def test_unreadable_input_and_unwritable_output_are_one_line(tmp_path):
+    _trained_looking(tmp_path)
+    cases = [((tmp_path / "none.ckpt", tmp_path / "new.ckpt"), "none.ckpt: no such checkpoint file"),
+             ((tmp_path / "old.ckpt", tmp_path / "no" / "new.ckpt"), "new.ckpt: cannot write here")]
+    for args, message in cases:
+        done = _run(*args, "--layers", 2)
+        assert done.returncode != 0
+        assert done.stderr.strip().count("\n") == 0 and message in done.stderr, done.stderr
+    assert not (tmp_path / "new.ckpt").exists()

@@ -110,3 +110,23 @@ def test_a_segment_of_one_repeated_residue_is_determined():
     # GGGK with only y1 seen: GGG is one ordering, the peptide is determined.
     assert ladder.orderings([57.0215] * 3 + [128.095], np.array([False, False, True])) == 1
     assert ladder.orderings([57.0215, 71.0371, 57.0215, 128.095], np.array([False, False, True])) == 3
+
+
+def _script(*args: object):
+    import subprocess
+
+    return subprocess.run([sys.executable, str(BENCHMARKS / "ladder_ceiling.py"), *map(str, args)],
+                          capture_output=True, text=True)  # fmt: skip
+
+
+def test_bad_input_is_one_line(tmp_path):
+    unannotated = tmp_path / "plain.mgf"
+    unannotated.write_text("BEGIN IONS\nPEPMASS=500.3\nCHARGE=2+\n" + "".join(f"{100 + i} 1\n" for i in range(30))
+                           + "END IONS\n")  # fmt: skip
+    cases = [((tmp_path / "none.mgf",), "none.mgf: No such file or directory"),
+             ((unannotated,), "plain.mgf: no usable annotated spectra"),
+             ((unannotated, "--predictions", tmp_path / "none.mztab"), "none.mztab: no such predictions file")]
+    for args, message in cases:
+        done = _script(*args)
+        assert done.returncode == 1 and done.stdout == ""
+        assert done.stderr.strip().count("\n") == 0 and message in done.stderr, done.stderr

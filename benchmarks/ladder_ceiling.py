@@ -40,7 +40,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
-from synthetic_vs_real import mz_grid, within
+from synthetic_vs_real import mz_grid, parameter_blocks, within
 
 from trmseq.config import Config
 from trmseq.decode import peptide_masses
@@ -99,18 +99,6 @@ def wrong_only_where_silent(true: np.ndarray, guess: np.ndarray, seen: np.ndarra
     return abs(guess.sum() - true.sum()) <= SILENT_TOL_DA and not passes_over(true, guess, seen)
 
 
-def sources(path: Path) -> list[str]:
-    """The SOURCE= of each spectrum of an MGF file, by index ('' where none)."""
-    out: list[str] = []
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            if line.startswith("BEGIN IONS"):
-                out.append("")
-            elif line.startswith("SOURCE=") and out:
-                out[-1] = line.strip()[len("SOURCE=") :]
-    return out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("spectra", type=Path, help="annotated MGF (SEQ=)")
@@ -149,7 +137,8 @@ def _rows(args: argparse.Namespace, config: Config) -> tuple[list[dict], bool]:
     """One row per usable spectrum (its ladder and, with predictions, the answer's fate)."""
     vocab = config.vocab.build()
     table = _read_predictions(args.predictions) if args.predictions else None
-    source_of, low_res = sources(args.spectra), set(filter(None, args.low_res.split(",")))
+    source_of = [block.get("SOURCE", "") for block in parameter_blocks(args.spectra)]
+    low_res = set(filter(None, args.low_res.split(",")))
     rows: list[dict] = []
     for spectrum, peptide in usable_spectra([args.spectra], config.data, SkipCounter(), vocab):
         source = source_of[spectrum.index] or "-"

@@ -66,8 +66,8 @@ SECONDARY = ("a", "b-H2O", "b-NH3", "y-H2O", "y-NH3")
 # -- reading the real file ------------------------------------------------------------------
 
 
-def read_real(path: Path, vocab: Vocabulary) -> tuple[list[tuple[Spectrum, tuple, dict]], Counter]:
-    """Return (spectrum, peptide, extra params) for usable realistic spectra, and skip counts."""
+def parameter_blocks(path: Path) -> list[dict[str, str]]:
+    """The KEY=value lines of each spectrum of an MGF file, in file order (keys upper-case)."""
     extras: list[dict[str, str]] = []
     current: dict[str, str] | None = None
     with open(path, encoding="utf-8") as handle:
@@ -81,6 +81,12 @@ def read_real(path: Path, vocab: Vocabulary) -> tuple[list[tuple[Spectrum, tuple
             elif current is not None and "=" in text and not text[0].isdigit():
                 key, value = text.split("=", 1)
                 current[key.upper()] = value
+    return extras
+
+
+def read_real(path: Path, vocab: Vocabulary) -> tuple[list[tuple[Spectrum, tuple, dict]], Counter]:
+    """Return (spectrum, peptide, extra params) for usable realistic spectra, and skip counts."""
+    extras = parameter_blocks(path)
     out, skipped = [], Counter()
     spectra = list(read_mgf(path))
     if len(spectra) != len(extras):
